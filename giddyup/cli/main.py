@@ -1,0 +1,70 @@
+"""`giddyup`: one command-line program, one subcommand per job.
+
+Command modules import their heavy dependencies (polars, lightgbm, mlflow) inside the command
+function, so `giddyup --help` and the quick paths (a refresh with nothing due) start fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from giddyup.cli import db_commands
+from giddyup.cli.common import console, state
+from giddyup.errors import GiddyUpError
+
+app = typer.Typer(
+    name="giddyup",
+    help="GiddyUp: win and place prices for UK and Irish racing, from features to settlement.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _global_options(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show details and tracebacks of errors."),
+) -> None:
+    state.verbose = verbose
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("alembic", "mlflow", "urllib3", "matplotlib", "git", "httpx", "numba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if not verbose else logging.INFO)
+
+
+app.add_typer(db_commands.db_app, name="db")
+app.command("migrate")(db_commands.migrate_command)
+app.command("smoke")(db_commands.smoke_command)
+# Later stages register their commands here, one line each.
+
+
+def main() -> None:
+    """Console entry point: expected failures print one line on stderr and exit non-zero."""
+    try:
+        app()
+    except GiddyUpError as exc:
+        if state.verbose:
+            console.print_exception()
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # a database error we did not translate, or a bug
+        from giddyup.cli.common import describe_unexpected
+
+        message = describe_unexpected(exc)
+        if message is None or state.verbose:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
