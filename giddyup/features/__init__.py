@@ -1,0 +1,1 @@
+"""Point-in-time features from racing history (Polars)."""
