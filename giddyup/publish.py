@@ -72,6 +72,32 @@ def _first(frame: pl.DataFrame, mask: pl.Expr) -> dict | None:
     return bad.row(0, named=True) if bad.height else None
 
 
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_problem(text: str) -> str | None:
+    """Why PostgreSQL's jsonb would refuse `text`, or None. Python's json accepts NaN and Infinity,
+    jsonb does not; jsonb also refuses the NUL character (\\u0000) in strings."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except ValueError:
+        return "is not valid JSON"
+    if "\\u0000" in text.lower() and _holds_nul(value):
+        return "holds \\u0000, which PostgreSQL jsonb refuses"
+    return None
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def _reasons_as_json_text(frame: pl.DataFrame) -> pl.Series:
     """reasons_json as JSON text. Pass JSON strings (or Python objects in an Object column):
     building a Polars column from dicts infers one struct type and silently drops keys."""
@@ -80,18 +106,26 @@ def _reasons_as_json_text(frame: pl.DataFrame) -> pl.Series:
         for index, text in enumerate(column.to_list()):
             if text is None:
                 continue
-            try:
-                json.loads(text)
-            except ValueError:
+            problem = _json_problem(text)
+            if problem is not None:
                 row = frame.row(index, named=True)
-                raise ValidationError(f"signal row {_row_label(row)}: reasons_json is not valid JSON") from None
+                raise ValidationError(f"signal row {_row_label(row)}: reasons_json {problem}")
         return column
     if column.dtype == pl.Object:
-        return pl.Series(
-            "reasons_json",
-            [None if v is None else json.dumps(v, sort_keys=True, allow_nan=False) for v in column.to_list()],
-            dtype=pl.String,
-        )
+        texts = []
+        for index, value in enumerate(column.to_list()):
+            try:
+                text = None if value is None else json.dumps(value, sort_keys=True, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                row = frame.row(index, named=True)
+                raise ValidationError(f"signal row {_row_label(row)}: reasons_json cannot be JSON: {exc}") from None
+            if text is not None and _holds_nul(value):
+                row = frame.row(index, named=True)
+                raise ValidationError(
+                    f"signal row {_row_label(row)}: reasons_json holds \\u0000, which PostgreSQL jsonb refuses"
+                )
+            texts.append(text)
+        return pl.Series("reasons_json", texts, dtype=pl.String)
     raise ValidationError(
         f"signal batch column reasons_json must hold JSON text (String), not {column.dtype}; use json.dumps per row"
     )
@@ -115,6 +149,14 @@ def prepare_signals(signals: pl.DataFrame) -> pl.DataFrame:
     casts = []
     for name in frame.columns:
         dtype, _ = SIGNAL_COLUMNS[name]
+        if dtype.is_integer() and frame.schema[name].is_float():
+            # A strict cast truncates 1.5 to 1 without complaint: ids must arrive whole.
+            fractional = _first(frame, pl.col(name).is_not_null() & (pl.col(name) != pl.col(name).round(0)))
+            if fractional is not None:
+                raise ValidationError(
+                    f"signal row race_id={fractional['race_id']} horse_id={fractional['horse_id']}: "
+                    f"{name}={fractional[name]} is not a whole number"
+                )
         if name == "as_of":
             casts.append(pl.col(name).dt.convert_time_zone("UTC").cast(dtype))
         else:
@@ -214,6 +256,8 @@ def publish_signals(conn: psycopg.Connection, signals: pl.DataFrame) -> PublishR
 
     with conn.transaction():
         _check_models_exist(conn, frame)
+        # Inside a caller's open transaction a previous publish's stage table may still exist.
+        conn.execute("DROP TABLE IF EXISTS pg_temp.signals_stage")
         conn.execute(f"CREATE TEMP TABLE signals_stage ({staging_types}) ON COMMIT DROP")
         with conn.cursor().copy(f"COPY signals_stage ({column_list}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
             copy.write(_csv_payload(frame))

@@ -96,12 +96,15 @@ def smoke_command() -> None:
     from giddyup.publish import publish_signals
 
     with connection() as conn:
-        model_id = conn.execute(
+        # DO NOTHING (not a no-op DO UPDATE) so that a second run leaves the row as it was.
+        conn.execute(
             """INSERT INTO modeling.models (name, version, stage, artifact_uri, metrics_json)
                VALUES (%s, %s, 'development', NULL, %s)
-               ON CONFLICT (name, version) DO UPDATE SET name = EXCLUDED.name
-               RETURNING model_id""",
+               ON CONFLICT (name, version) DO NOTHING""",
             (*SMOKE_MODEL, json.dumps({"note": "smoke test model"})),
+        )
+        model_id = conn.execute(
+            "SELECT model_id FROM modeling.models WHERE name = %s AND version = %s", SMOKE_MODEL
         ).fetchone()[0]  # type: ignore[index]
         conn.commit()
         signals = pl.DataFrame(

@@ -77,6 +77,12 @@ def connect(
 ) -> psycopg.Connection:
     dsn = dsn or database_dsn(settings)
     try:
+        conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        # libpq quotes the offending fragment, which may be a password: show the reason only.
+        reason = re.sub(r'"[^"]*"', '"..."', redact(str(exc).strip().splitlines()[0], dsn))
+        raise GiddyUpError(f"PG_DSN is not a valid PostgreSQL connection string ({reason}); fix PG_DSN") from None
+    try:
         return psycopg.connect(dsn, autocommit=autocommit, connect_timeout=10)
     except psycopg.OperationalError as exc:
         raise connection_error(exc, dsn) from None

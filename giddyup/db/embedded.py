@@ -115,11 +115,15 @@ class EmbeddedPostgres:
                 time.sleep(0.1)
             else:
                 raise GiddyUpError(f"the embedded PostgreSQL did not start; see {self.log_file}")
-        self._ensure_database(current)
+            # Still under the lock: a second process starting at the same moment waits here and
+            # then finds the server running and the database made.
+            self._ensure_database(current)
         return current
 
     def stop(self) -> bool:
         """Stop the server. Returns False when it was not running."""
+        if not self.root.is_dir():  # never initialised here: nothing to stop (and nothing to create)
+            return False
         with self._lock():
             if not self.status().running:
                 return False
@@ -217,7 +221,8 @@ class EmbeddedPostgres:
         with psycopg.connect(status.dsn("postgres"), autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
             if not exists:
-                conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+                with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                    conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
 
 
 def _pid_alive(pid: int) -> bool:

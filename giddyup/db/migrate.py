@@ -66,17 +66,25 @@ def discover(kind: str, root: Path | None = None) -> list[Migration]:
     return found
 
 
-def migrate(conn: psycopg.Connection, *, with_racing_reference: bool = False) -> MigrateResult:
-    """Apply pending migrations. `conn` must be in autocommit mode (each file gets its own transaction)."""
+def migrate(
+    conn: psycopg.Connection, *, with_racing_reference: bool = False, root: Path | None = None
+) -> MigrateResult:
+    """Apply pending migrations. `conn` must be in autocommit mode (each file gets its own transaction).
+
+    `root` is the migrations folder (holding modeling/ and racing/); default: `migrations_dir()`.
+    """
     if not conn.autocommit:
         raise ValueError("migrate() needs an autocommit connection")
     result = MigrateResult()
-    conn.add_notice_handler(lambda diag: result.notices.append(diag.message_primary or ""))
 
-    pending_sets = [discover("modeling")]
+    pending_sets = [discover("modeling", root)]
     if with_racing_reference:
-        pending_sets.append(discover("racing"))
+        pending_sets.append(discover("racing", root))
 
+    def collect_notice(diag: psycopg.errors.Diagnostic) -> None:
+        result.notices.append(diag.message_primary or "")
+
+    conn.add_notice_handler(collect_notice)
     conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK_KEY,))
     try:
         with conn.transaction():
@@ -89,7 +97,7 @@ def migrate(conn: psycopg.Connection, *, with_racing_reference: bool = False) ->
                        duration_ms integer NOT NULL
                    )"""
             )
-        applied = dict(conn.execute("SELECT name, checksum FROM modeling.schema_migrations").fetchall())
+        applied: dict[str, str] = dict(conn.execute("SELECT name, checksum FROM modeling.schema_migrations").fetchall())
         all_migrations = [m for group in pending_sets for m in group]
         for migration in all_migrations:  # refuse before changing anything
             recorded = applied.get(migration.name)
@@ -125,7 +133,9 @@ def migrate(conn: psycopg.Connection, *, with_racing_reference: bool = False) ->
                 raise GiddyUpError(f"migration {migration.name} failed and was rolled back: {first_line}") from exc
             result.applied.append(migration.name)
     finally:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK_KEY,))
+        if not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK_KEY,))
+        conn.remove_notice_handler(collect_notice)
     return result
 
 

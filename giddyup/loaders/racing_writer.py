@@ -10,11 +10,19 @@ Callers must have checked `require_dev_copy` first; these functions do not write
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
 
 import polars as pl
 import psycopg
+
+from giddyup.errors import GiddyUpError
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 # Dimension table -> (id column, name column, norm column)
 DIMENSIONS = {
@@ -63,19 +71,41 @@ def _pg_type(dtype: pl.DataType) -> str:
 def copy_to_temp(conn: psycopg.Connection, name: str, frame: pl.DataFrame) -> None:
     """Create temp table `name` shaped like `frame` and COPY the frame into it (dropped on commit)."""
     columns = ", ".join(f'"{c}" {_pg_type(t)}' for c, t in frame.schema.items())
-    conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+    conn.execute(f'DROP TABLE IF EXISTS pg_temp."{name}"')
     conn.execute(f'CREATE TEMP TABLE "{name}" ({columns}) ON COMMIT DROP')
+    # One datetime_format cannot serve both kinds: %z fails on a naive (timestamp) column.
+    as_text = [
+        pl.col(c).dt.to_string("%Y-%m-%dT%H:%M:%S%.6f%z" if t.time_zone else "%Y-%m-%dT%H:%M:%S%.6f")  # type: ignore[attr-defined]
+        for c, t in frame.schema.items()
+        if isinstance(t, pl.Datetime)
+    ]
     buffer = io.BytesIO()
-    frame.write_csv(
+    frame.with_columns(as_text).write_csv(
         buffer,
         include_header=False,
         null_value="\\N",
-        datetime_format="%Y-%m-%dT%H:%M:%S%.6f%z",
-        time_format="%H:%M:%S",
+        time_format="%H:%M:%S%.6f",
     )
     quoted = ", ".join(f'"{c}"' for c in frame.columns)
     with conn.cursor().copy(f"COPY \"{name}\" ({quoted}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
         copy.write(buffer.getvalue())
+
+
+def _in_transaction(
+    func: Callable[Concatenate[psycopg.Connection, _P], _R],
+) -> Callable[Concatenate[psycopg.Connection, _P], _R]:
+    """Run the whole upsert in one transaction block (a savepoint inside the caller's transaction).
+
+    The stage tables are ON COMMIT DROP: on an autocommit connection, without this block, each
+    would vanish right after its CREATE.
+    """
+
+    @functools.wraps(func)
+    def wrapper(conn: psycopg.Connection, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with conn.transaction():
+            return func(conn, *args, **kwargs)
+
+    return wrapper
 
 
 def ensure_partitions(conn: psycopg.Connection, dates: pl.Series) -> None:
@@ -84,6 +114,7 @@ def ensure_partitions(conn: psycopg.Connection, dates: pl.Series) -> None:
     conn.execute("SELECT racing.ensure_month_partitions(%s, %s)", (dates.min(), dates.max()))
 
 
+@_in_transaction
 def upsert_dimension(conn: psycopg.Connection, table: str, names: pl.Series) -> pl.DataFrame:
     """Insert missing names into racing.<table>; return (name, id) for every distinct name given.
 
@@ -107,6 +138,7 @@ def upsert_dimension(conn: psycopg.Connection, table: str, names: pl.Series) -> 
     return pl.DataFrame(rows, schema={name_col: pl.String, id_col: pl.Int64}, orient="row")
 
 
+@_in_transaction
 def upsert_courses(conn: psycopg.Connection, courses: pl.DataFrame) -> pl.DataFrame:
     """courses: (course_name, region) -> adds course_id."""
     distinct = courses.select("course_name", "region").unique(maintain_order=True)
@@ -125,6 +157,7 @@ def upsert_courses(conn: psycopg.Connection, courses: pl.DataFrame) -> pl.DataFr
     )
 
 
+@_in_transaction
 def upsert_keyed(
     conn: psycopg.Connection,
     table: str,
@@ -136,6 +169,11 @@ def upsert_keyed(
 
     Returns the `returning` columns of every row of the frame (inserted, updated or unchanged).
     """
+    duplicated = frame.filter(pl.struct(*key).is_duplicated())
+    if duplicated.height:
+        first = duplicated.row(0, named=True)
+        shown = ", ".join(f"{c}={first[c]}" for c in key)
+        raise GiddyUpError(f"racing.{table} batch holds the key ({shown}) more than once")
     stage = f"stage_{table}"
     copy_to_temp(conn, stage, frame)
     columns = [f'"{c}"' for c in frame.columns]

@@ -1,10 +1,16 @@
 -- A read-only role for the Go API: SELECT on modeling, nothing on racing. Created only where the
 -- connecting user may create roles; elsewhere the migration says so and a DBA runs this file.
+-- Roles belong to the whole server, so two databases migrated at once may both try to create it:
+-- the loser of that race finds it made and carries on.
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = current_user AND (rolsuper OR rolcreaterole)) THEN
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'giddyup_api') THEN
-            CREATE ROLE giddyup_api NOLOGIN;
+            BEGIN
+                CREATE ROLE giddyup_api NOLOGIN;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;  -- created meanwhile by a migration of another database
+            END;
         END IF;
         GRANT USAGE ON SCHEMA modeling TO giddyup_api;
         GRANT SELECT ON ALL TABLES IN SCHEMA modeling TO giddyup_api;
