@@ -1,0 +1,171 @@
+"""`giddyup score`, `refresh`, `bets paper`, `settle` and `report`: a racing day end to end.
+
+The instant a job is for is an option (`--as-of`, `--at`); only when a person leaves it out is
+the wall clock read, here and nowhere else. Imports of Polars and the model live inside the
+command functions, so `refresh` with nothing due loads neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+
+from giddyup.cli.common import console, parse_date, parse_instant
+
+bets_app = typer.Typer(help="Bets: the paper-trading step.", no_args_is_help=True)
+
+
+def _instant(value: str | None, option: str) -> dt.datetime:
+    # The only wall-clock read of the race-day jobs: a person ran the command without the instant.
+    return parse_instant(value, option) if value else dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def score_command(
+    date: str = typer.Option(..., "--date", help="Race day to score (YYYY-MM-DD, UK date of the card)."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Instant the prices are for (ISO-8601 with zone). Default: now."
+    ),
+) -> None:
+    """Morning scoring: price every declared runner of the day with the production model."""
+    from rich.table import Table
+
+    from giddyup.config import get_settings
+    from giddyup.db.connect import connection, database_dsn
+    from giddyup.features.build import build_race_day_features
+    from giddyup.model.win_model import load_production_model
+    from giddyup.race_day.score import score_day
+
+    race_date = parse_date(date)
+    instant = _instant(as_of, "--as-of")
+    settings = get_settings()
+    model = load_production_model(settings)
+    features = build_race_day_features(database_dsn(settings), race_date=race_date)
+    with connection(settings) as conn:
+        result = score_day(conn, race_date=race_date, as_of=instant, model=model, features=features, settings=settings)
+
+    summary = Table("", "", title=f"scoring {race_date} as of {instant.isoformat()}", show_header=False)
+    summary.add_row("model", f"{result.model_name} v{result.model_version} (model_id {result.model_id})")
+    summary.add_row("races on the card", str(result.races_on_card))
+    summary.add_row("races priced", f"{result.races_priced} ({result.covered_share:.0%} covered)")
+    for reason, count in sorted(result.skipped_by_reason().items()):
+        summary.add_row("  skipped", f"{count}: {reason}")
+    summary.add_row("runners priced", str(result.runners_priced))
+    if result.published is not None:
+        p = result.published
+        summary.add_row("signals", f"{p.inserted} inserted, {p.updated} updated, {p.unchanged} unchanged")
+    summary.add_row("price snapshots written", str(result.snapshots_written))
+    summary.add_row(
+        "scored runners",
+        str(result.runners_path) if result.runners_path else "none (nothing priced; file left as it was)",
+    )
+    console.print(summary)
+    if result.top_edges.height:
+        edges = Table(*result.top_edges.columns, title="top edges")
+        for row in result.top_edges.iter_rows():
+            edges.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+        console.print(edges)
+
+
+def refresh_command(
+    at: str | None = typer.Option(None, "--at", help="Instant of this run (ISO-8601 with zone). Default: now."),
+) -> None:
+    """Reprice the races due at this instant, then place paper bets for races at their decision point."""
+    from giddyup.config import get_settings
+    from giddyup.db.connect import connection
+    from giddyup.race_day.refresh import refresh
+
+    instant = _instant(at, "--at")
+    settings = get_settings()
+    with connection(settings) as conn:
+        result = refresh(conn, instant, settings)
+    paper = result.paper
+    line = (
+        f"refresh {instant.isoformat()}: {len(result.due)} of {result.races_today} races due, "
+        f"{result.races_priced} repriced ({result.runners_priced} runners)"
+    )
+    if result.skipped:
+        line += f", {len(result.skipped)} skipped"
+    if paper is not None and paper.races_decided:
+        line += f"; paper: {len(paper.races_decided)} races decided, {paper.bets_placed} bets, {paper.staked:.2f} units"
+    console.print(line)
+    for race_id, reason in sorted(result.skipped.items()):
+        console.print(f"  race_id {race_id} skipped: {reason}")
+
+
+@bets_app.command("paper")
+def paper_command(
+    at: str | None = typer.Option(None, "--at", help="Instant of this run (ISO-8601 with zone). Default: now."),
+) -> None:
+    """Place paper bets for races at or past their decision point and not yet off (once per race)."""
+    from giddyup.config import get_settings
+    from giddyup.db.connect import connection
+    from giddyup.race_day.paper_bets import place_paper_bets
+
+    instant = _instant(at, "--at")
+    settings = get_settings()
+    with connection(settings) as conn:
+        result = place_paper_bets(conn, instant, settings)
+    console.print(
+        f"paper bets {instant.isoformat()}: {len(result.races_decided)} races decided, "
+        f"{result.bets_placed} bets, {result.staked:.2f} units staked"
+    )
+
+
+def settle_command(
+    date: str = typer.Option(..., "--date", help="Race day to settle (YYYY-MM-DD)."),
+    at: str | None = typer.Option(None, "--at", help="Instant recorded as settled_at (ISO-8601). Default: now."),
+) -> None:
+    """Settle the day's bets whose races have results: pnl, dead heats, non-runners, commission, CLV."""
+    from giddyup.config import get_settings
+    from giddyup.db.connect import connection
+    from giddyup.race_day.settle import settle_day
+
+    race_date = parse_date(date)
+    instant = _instant(at, "--at")
+    settings = get_settings()
+    with connection(settings) as conn:
+        result = settle_day(conn, race_date, instant, settings)
+    roi = f", ROI {result.pnl / result.staked:+.1%}" if result.staked else ""
+    console.print(
+        f"settle {race_date}: {result.bets_seen} bets, {result.settled} settled, {result.void} void, "
+        f"{result.awaiting_results} awaiting results, {result.changed} rows changed; "
+        f"pnl {result.pnl:+.2f} units on {result.staked:.2f} staked{roi}"
+    )
+
+
+def report_command(
+    date_from: str = typer.Option(..., "--from", help="First race day (YYYY-MM-DD)."),
+    date_to: str = typer.Option(..., "--to", help="Last race day (YYYY-MM-DD)."),
+    out: str = typer.Option(..., "--out", help="Folder for performance.html and performance.json."),
+    source: str | None = typer.Option(None, "--source", help="Only bets of this source (e.g. paper)."),
+) -> None:
+    """Performance report: staked, pnl, ROI, CLV by odds band and by day, with plots (HTML + JSON)."""
+    from pathlib import Path
+
+    from giddyup.config import get_settings
+    from giddyup.db.connect import connection
+    from giddyup.errors import GiddyUpError
+    from giddyup.reports.performance import write_performance_report
+
+    first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    if last < first:
+        raise GiddyUpError(f"--to {last} is before --from {first}")
+    settings = get_settings()
+    with connection(settings) as conn:
+        report = write_performance_report(conn, first, last, Path(out), source=source)
+    totals = report.summary
+    console.print(
+        f"report {first}..{last}: {totals['bets']} bets, staked {totals['staked']:.2f}, pnl {totals['pnl']:+.2f}, "
+        f"ROI {_pct(totals['roi'])}, mean CLV {_pct(totals['mean_clv'])}, beat the close {_share(totals['beat_close_share'])}"
+    )
+    console.print(f"html: {report.html_path}")
+    console.print(f"json: {report.json_path}")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1%}"
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"

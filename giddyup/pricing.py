@@ -1,0 +1,199 @@
+"""Pricing: from probabilities and a price to fair odds, edges, each-way terms and stakes.
+
+Pure functions on floats or numpy arrays; NaN stands for "no value" (NULL in the tables).
+Definitions (../shared/specs/modeling-schema.md):
+
+- fair odds = 1 / p; no fair odds (NaN) when 1 / p < 1.01, the lowest odds a signal may carry.
+- edge_win = p_win × odds − 1: expected profit per unit staked on a win bet.
+- Each-way terms (UK) from the number of runners expected to start and whether the race is a
+  handicap: under 5 runners none; 5–7: 2 places at 1/4; 8+: 3 places at 1/5; handicaps of
+  12–15 runners: 3 places at 1/4; handicaps of 16+: 4 places at 1/4.
+- A race is a handicap when its name (racing.races.race_name) says so: the words `handicap`,
+  `hcap`, `h'cap`, `hcp` or `nursery` (a nursery is a two-year-old handicap), any case. The
+  rating band is not used: classified and rated races have one without being handicaps.
+- p_place = the probability of finishing within the race's each-way places, or within the first
+  three where the race has no each-way terms (fewer than 5 runners). fair_odds_place = 1 / p_place.
+- edge_ew: an each-way bet is two equal halves, one on the win at odds O, one on the place at
+  1 + (O − 1) × fraction; edge_ew = ½ (p_win × O − 1) + ½ (p_place × place odds − 1), the
+  expected profit per unit of total outlay.
+- Kelly fraction = (p × O − 1) / (O − 1), never below 0.
+- Stakes (units of a bank of `bank_units`): kelly_multiplier × Kelly × bank for runners with an
+  edge above `min_edge` and liquidity not known to be short; then, in this order,
+  1. per bet: each stake is cut to max_stake_per_bet;
+  2. per race: when a race's stakes sum above max_stake_per_race, all of them are scaled down by
+     the same factor;
+  3. per day: when the day's stakes sum above what is left of max_stake_per_day, all of them are
+     scaled down by the same factor.
+  Each step only shrinks stakes, so a later cap never breaks an earlier one. Stakes are rounded
+  down to 0.01 units (rounding down keeps every cap).
+- liquidity_ok = traded volume ≥ min_liquidity_volume; unknown (None) when no volume is known.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from giddyup.config import Settings
+
+MIN_ODDS = 1.01  # the publisher and the tables refuse odds below this
+STAKE_STEP = 0.01  # stakes are whole hundredths of a unit
+NO_EW_PLACES = 3  # p_place counts the first three where a race has no each-way terms
+
+_HANDICAP_WORDS = re.compile(r"\b(handicap|hcap|h'cap|hcp|nursery)\b", re.IGNORECASE)
+
+
+def _array(values: object) -> np.ndarray:
+    return np.asarray(values, dtype=float)
+
+
+def fair_odds(p: object) -> np.ndarray:
+    """1 / p, NaN where p is missing, not positive, or so high that 1 / p < 1.01."""
+    p = _array(p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        odds = 1.0 / p
+    return np.where((p > 0) & (odds >= MIN_ODDS), odds, np.nan)
+
+
+def edge_win(p: object, odds: object) -> np.ndarray:
+    """Expected profit per unit staked on a win bet at decimal `odds` (NaN without odds)."""
+    return _array(p) * _array(odds) - 1.0
+
+
+def place_odds(odds: object, fraction: object) -> np.ndarray:
+    """Odds of the place half of an each-way bet: 1 + (odds − 1) × fraction."""
+    return 1.0 + (_array(odds) - 1.0) * _array(fraction)
+
+
+def edge_each_way(p_win: object, p_place: object, odds: object, fraction: object) -> np.ndarray:
+    """Expected profit per unit of total outlay of an each-way bet (half win, half place)."""
+    win_half = _array(p_win) * _array(odds) - 1.0
+    place_half = _array(p_place) * place_odds(odds, fraction) - 1.0
+    return 0.5 * win_half + 0.5 * place_half
+
+
+def kelly_fraction(p: object, odds: object) -> np.ndarray:
+    """(p × O − 1) / (O − 1), never below 0; NaN without odds (or at odds ≤ 1)."""
+    p, odds = _array(p), _array(odds)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kelly = (p * odds - 1.0) / (odds - 1.0)
+    return np.where(odds > 1.0, np.maximum(kelly, 0.0), np.nan)
+
+
+@dataclass(frozen=True)
+class EachWayTerms:
+    places: int
+    fraction: Fraction
+
+    @property
+    def label(self) -> str:
+        """As signals store it: `1/4`, `1/5`."""
+        return f"{self.fraction.numerator}/{self.fraction.denominator}"
+
+
+QUARTER = Fraction(1, 4)
+FIFTH = Fraction(1, 5)
+
+
+def is_handicap(race_name: str | None) -> bool:
+    """Whether racing.races.race_name names a handicap (see the module docstring)."""
+    return bool(race_name) and _HANDICAP_WORDS.search(race_name) is not None  # type: ignore[arg-type]
+
+
+def each_way_terms(runners: int, handicap: bool) -> EachWayTerms | None:
+    """UK each-way terms for a race with `runners` expected starters; None under 5 runners."""
+    if runners < 5:
+        return None
+    if handicap and runners >= 16:
+        return EachWayTerms(4, QUARTER)
+    if handicap and runners >= 12:
+        return EachWayTerms(3, QUARTER)
+    if runners >= 8:
+        return EachWayTerms(3, FIFTH)
+    return EachWayTerms(2, QUARTER)
+
+
+def places_paid(terms: EachWayTerms | None) -> int:
+    """How many places p_place counts: the each-way places, else the first three."""
+    return terms.places if terms is not None else NO_EW_PLACES
+
+
+def liquidity_ok(volume: float | None, min_volume: float) -> bool | None:
+    """Traded volume at least `min_volume`; None when the volume is unknown."""
+    if volume is None or (isinstance(volume, float) and math.isnan(volume)):
+        return None
+    return bool(volume >= min_volume)
+
+
+@dataclass(frozen=True)
+class StakeRules:
+    kelly_multiplier: float
+    bank_units: float
+    max_per_bet: float
+    max_per_race: float
+    max_per_day: float
+    min_edge: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StakeRules:
+        return cls(
+            kelly_multiplier=settings.kelly_multiplier,
+            bank_units=settings.bank_units,
+            max_per_bet=settings.max_stake_per_bet,
+            max_per_race=settings.max_stake_per_race,
+            max_per_day=settings.max_stake_per_day,
+            min_edge=settings.min_edge,
+        )
+
+
+def _scale_to_cap(stakes: np.ndarray, cap: float) -> np.ndarray:
+    total = stakes.sum()
+    return stakes * (cap / total) if total > cap else stakes
+
+
+def allocate_stakes(
+    race_ids: object,
+    kelly: object,
+    edge: object,
+    stakeable: object,
+    rules: StakeRules,
+    day_budget: float | None = None,
+) -> np.ndarray:
+    """Stakes in units for runners of one day, with the caps applied per bet, race and day.
+
+    `stakeable` is False where a bet must not be struck (no price, liquidity known to be short).
+    `day_budget` is what is left of max_per_day (default: all of it); the day cap scales every
+    race given here together, so pass all of the day's open races.
+    """
+    race_ids = np.asarray(race_ids)
+    kelly = np.nan_to_num(_array(kelly), nan=0.0)
+    edge = _array(edge)
+    stakeable = np.asarray(stakeable, dtype=bool)
+    wanted = stakeable & (edge > rules.min_edge) & (kelly > 0)
+    stakes = np.where(wanted, rules.kelly_multiplier * kelly * rules.bank_units, 0.0)
+    stakes = np.minimum(stakes, rules.max_per_bet)
+    if stakes.size == 0:
+        return stakes
+    order = np.argsort(race_ids, kind="stable")
+    sorted_ids = race_ids[order]
+    starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+    race_totals = np.add.reduceat(stakes[order], starts)
+    race_scale = np.where(race_totals > rules.max_per_race, rules.max_per_race / np.maximum(race_totals, 1e-300), 1.0)
+    scale = np.empty_like(stakes)
+    scale[order] = np.repeat(race_scale, np.diff(np.r_[starts, sorted_ids.size]))
+    stakes = stakes * scale
+    budget = rules.max_per_day if day_budget is None else max(0.0, min(day_budget, rules.max_per_day))
+    stakes = _scale_to_cap(stakes, budget)
+    return round_down_stakes(stakes)
+
+
+def round_down_stakes(stakes: np.ndarray) -> np.ndarray:
+    # The small epsilon keeps 0.29 (stored as 0.28999...) from dropping to 0.28.
+    steps_per_unit = round(1 / STAKE_STEP)
+    return np.floor(stakes * steps_per_unit + 1e-9) / steps_per_unit

@@ -1,0 +1,1 @@
+"""A racing day: schedule, prices, scoring, intraday refresh, paper bets, settlement."""

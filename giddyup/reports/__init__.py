@@ -1,0 +1,1 @@
+"""Reports for people: the performance report of bets (performance.py)."""
