@@ -1,0 +1,158 @@
+"""The one factory that builds every GiddyUp task: a `giddyup` command in the shared image.
+
+`giddyup_task(task_id, command)` returns a DockerOperator running the task image (the default), or,
+with GIDDYUP_TASK_RUNNER=local, a subprocess running the same argv with the `giddyup` installed
+next to Airflow (machines without Docker, and the DAG tests). Both render the same templated
+command, so what a task ran can always be re-run by hand.
+
+Settings are read from the environment when a DAG file is parsed (nothing here touches the
+database at parse time). Secrets (PG_DSN, MLFLOW_TRACKING_URI) are resolved only when a task runs,
+from the Airflow connections `giddyup_db` / `giddyup_mlflow` or else the worker's environment, and
+reach the container through `private_environment`: never a templated or serialized field.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from airflow.providers.docker.operators.docker import DockerOperator
+from airflow.sdk import BaseHook, BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
+from airflow.sdk.log import mask_secret
+from docker.types import Mount
+
+SCHEDULE_TZ = "Europe/Madrid"
+# The Madrid calendar date of the run's logical instant (the day a daily DAG is for).
+RUN_DATE = "{{ logical_date.in_timezone('Europe/Madrid').strftime('%Y-%m-%d') }}"
+# The run's logical instant in UTC (ISO 8601), for commands keyed by an instant.
+RUN_INSTANT = "{{ ts }}"
+
+DB_CONN_ID = "giddyup_db"
+MLFLOW_CONN_ID = "giddyup_mlflow"
+
+
+def artifacts_dir() -> str:
+    """Where reports and feature files go: the same path in the task container and locally."""
+    return os.environ.get("GIDDYUP_ARTIFACTS_DIR", "/data/artifacts")
+
+
+def task_runner() -> str:
+    runner = os.environ.get("GIDDYUP_TASK_RUNNER", "docker").strip().lower() or "docker"
+    if runner not in ("docker", "local"):
+        raise ValueError(f"GIDDYUP_TASK_RUNNER must be docker or local, not {runner!r}")
+    return runner
+
+
+def giddyup_image() -> str:
+    return os.environ.get("GIDDYUP_IMAGE", "giddyup:0.1.0")
+
+
+def postgres_dsn(conn) -> str:
+    auth = quote(conn.login or "", safe="")
+    if conn.password:
+        auth += ":" + quote(conn.password, safe="")
+    host = f"{conn.host or 'localhost'}:{conn.port or 5432}"
+    # Extras are libpq parameters (sslmode, sslrootcert, ...): they go in the query string.
+    options = f"?{urlencode(conn.extra_dejson)}" if conn.extra_dejson else ""
+    return f"postgresql://{auth}@{host}/{quote(conn.schema or '', safe='')}{options}"
+
+
+def _http_uri(conn) -> str:
+    port = f":{conn.port}" if conn.port else ""
+    path = f"/{conn.schema}" if conn.schema else ""
+    return f"{'https' if conn.conn_type == 'https' else 'http'}://{conn.host}{port}{path}"
+
+
+def _from_connection(conn_id: str, build) -> str | None:
+    try:
+        return build(BaseHook.get_connection(conn_id))
+    except AirflowNotFoundException:
+        return None
+
+
+def runtime_secrets() -> dict[str, str]:
+    """PG_DSN and MLFLOW_TRACKING_URI for the command: Airflow connection first, else environment.
+
+    Called only while a task runs; every value is registered with Airflow's log masker."""
+    found = {
+        "PG_DSN": _from_connection(DB_CONN_ID, postgres_dsn) or os.environ.get("PG_DSN"),
+        "MLFLOW_TRACKING_URI": _from_connection(MLFLOW_CONN_ID, _http_uri) or os.environ.get("MLFLOW_TRACKING_URI"),
+    }
+    secrets = {name: value for name, value in found.items() if value}
+    for value in secrets.values():
+        mask_secret(value)
+    return secrets
+
+
+class GiddyUpDockerOperator(DockerOperator):
+    """DockerOperator whose secrets are looked up when the task runs, not when the DAG is parsed."""
+
+    def execute(self, context):
+        # `_private_environment` is what DockerOperator keeps from its `private_environment`
+        # argument: passed to the container, never rendered, logged or serialized.
+        self._private_environment = {**self._private_environment, **runtime_secrets()}
+        return super().execute(context)
+
+
+def local_giddyup() -> str:
+    """The `giddyup` program installed next to Airflow's Python (or GIDDYUP_LOCAL_BIN)."""
+    configured = os.environ.get("GIDDYUP_LOCAL_BIN")
+    if configured:
+        return configured
+    beside_python = Path(sys.executable).with_name("giddyup")
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("giddyup")
+    if found is None:
+        raise AirflowException("GIDDYUP_TASK_RUNNER=local but no `giddyup` program is installed here")
+    return found
+
+
+class GiddyUpLocalOperator(BaseOperator):
+    """Runs `giddyup <command>` as a subprocess: the argv the container's ENTRYPOINT would get."""
+
+    template_fields = ("command",)
+    ui_color = "#e8f4e8"
+
+    def __init__(self, *, command: list[str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.command = command
+
+    def execute(self, context) -> None:
+        argv = [local_giddyup(), *self.command]
+        env = {**os.environ, "GIDDYUP_ARTIFACTS_DIR": artifacts_dir(), **runtime_secrets()}
+        self.log.info("Running giddyup %s", " ".join(self.command))
+        with subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        ) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                self.log.info("%s", line.rstrip())
+            code = proc.wait()
+        if code != 0:
+            raise AirflowException(f"giddyup {self.command[0]} exited with code {code}")
+
+
+def giddyup_task(task_id: str, command: list[str], **overrides) -> BaseOperator:
+    """One task running `giddyup *command` (items may be Jinja templates such as RUN_DATE)."""
+    if not command or any(not isinstance(part, str) for part in command):
+        raise ValueError("command must be a non-empty list of strings (the argv after `giddyup`)")
+    common = {"task_id": task_id, "command": list(command), "do_xcom_push": False, **overrides}
+    if task_runner() == "local":
+        return GiddyUpLocalOperator(**common)
+    volume = os.environ.get("GIDDYUP_ARTIFACTS_VOLUME", "giddyup-artifacts")
+    return GiddyUpDockerOperator(
+        image=giddyup_image(),
+        docker_url=os.environ.get("GIDDYUP_DOCKER_URL", "unix://var/run/docker.sock"),
+        network_mode=os.environ.get("GIDDYUP_DOCKER_NETWORK") or None,
+        auto_remove="success",
+        mount_tmp_dir=False,
+        mounts=[Mount(target=artifacts_dir(), source=volume, type="volume")],
+        environment={"GIDDYUP_ARTIFACTS_DIR": artifacts_dir()},  # templated: nothing secret here
+        **common,
+    )
