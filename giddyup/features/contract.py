@@ -10,6 +10,8 @@ One row per starter (non-runners excluded; non-finishers kept as losers). The fr
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import polars as pl
@@ -38,7 +40,19 @@ MARKET_COLUMNS = (
     "best_odds",
     "win_pre_vol",
     "win_morning_vol",
+    # Built by giddyup.features.market: 1/price normalised over the race's starters
+    # (non-finishers included), and the book Σ 1/price. NULL where the race has no such price.
+    "p_market_dec",
+    "overround_dec",
+    "p_market_bsp",
+    "overround_bsp",
 )
+
+
+def feature_list_hash(feature_columns, categorical_columns=()) -> str:
+    """A short stable hash of a feature list (order matters) and its categorical set."""
+    payload = json.dumps({"features": list(feature_columns), "categorical": sorted(categorical_columns)})
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,9 @@ class FeatureSet:
     frame: pl.DataFrame
     feature_columns: tuple[str, ...]
     categorical_columns: tuple[str, ...] = ()
+
+    def feature_hash(self) -> str:
+        return feature_list_hash(self.feature_columns, self.categorical_columns)
 
     def features(self) -> pl.DataFrame:
         return self.frame.select(self.feature_columns)
