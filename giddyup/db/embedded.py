@@ -165,17 +165,19 @@ class EmbeddedPostgres:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _check_reachable_by_run_user(self) -> None:
-        """As root, `nobody` must be able to enter every folder above the data directory."""
+        """As root, `nobody` must be able to enter every folder above the data directory and the
+        PostgreSQL binaries (giddyup changes no permission outside its own data directory)."""
         if self._run_as is None:
             return
-        for folder in [self.root, *self.root.parents]:
-            mode = folder.stat().st_mode
-            if not mode & stat.S_IXOTH:
-                raise GiddyUpError(
-                    f"the embedded PostgreSQL runs as '{self._run_as}' when giddyup runs as root, "
-                    f"and '{self._run_as}' may not enter {folder}; set GIDDYUP_ARTIFACTS_DIR to a "
-                    "folder others may enter (e.g. /var/tmp/giddyup) or set PG_DSN"
-                )
+        for start in (self.root, _bin_dir()):
+            for folder in [start, *start.parents]:
+                if folder.exists() and not folder.stat().st_mode & stat.S_IXOTH:
+                    raise GiddyUpError(
+                        f"the embedded PostgreSQL runs as '{self._run_as}' when giddyup runs as root, "
+                        f"and '{self._run_as}' may not enter {folder}; put the checkout (and its .venv) and "
+                        "GIDDYUP_ARTIFACTS_DIR in folders others may enter (e.g. under /work or /srv), "
+                        "or set PG_DSN"
+                    )
 
     def _initdb(self) -> None:
         self._check_reachable_by_run_user()
