@@ -7,12 +7,22 @@ function, so `giddyup --help` and the quick paths (a refresh with nothing due) s
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import typer
 
-from giddyup.cli import db_commands
-from giddyup.cli.common import console, state
+from giddyup.cli import (
+    data_commands,
+    db_commands,
+    demo_commands,
+    features_commands,
+    model_commands,
+    monitor_commands,
+    race_day_commands,
+    sim_commands,
+)
+from giddyup.cli.common import err_console, state
 from giddyup.errors import GiddyUpError
 
 app = typer.Typer(
@@ -29,6 +39,8 @@ def _global_options(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show details and tracebacks of errors."),
 ) -> None:
     state.verbose = verbose
+    # MLflow installs its own INFO handler on import; keep its chatter out of job output.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -42,6 +54,21 @@ app.add_typer(db_commands.db_app, name="db")
 app.command("migrate")(db_commands.migrate_command)
 app.command("smoke")(db_commands.smoke_command)
 # Later stages register their commands here, one line each.
+app.add_typer(sim_commands.sim_app, name="sim")
+app.command("results")(sim_commands.results_command)
+app.add_typer(features_commands.features_app, name="features")
+app.add_typer(data_commands.load_app, name="load")
+app.add_typer(data_commands.data_app, name="data")
+app.command("drift")(monitor_commands.drift_command)
+app.command("score")(race_day_commands.score_command)
+app.command("refresh")(race_day_commands.refresh_command)
+app.add_typer(race_day_commands.bets_app, name="bets")
+app.command("settle")(race_day_commands.settle_command)
+app.command("report")(race_day_commands.report_command)
+app.command("train")(model_commands.train_command)
+app.command("evaluate")(model_commands.evaluate_command)
+app.add_typer(model_commands.model_app, name="model")
+app.command("demo")(demo_commands.demo_command)
 
 
 def main() -> None:
@@ -50,7 +77,7 @@ def main() -> None:
         app()
     except GiddyUpError as exc:
         if state.verbose:
-            console.print_exception()
+            err_console.print_exception()
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
