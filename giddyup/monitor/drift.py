@@ -12,6 +12,9 @@ Status rules (thresholds from settings):
 - market drift never changes the status: the market is an input we do not control; it is
   reported so that on-call can tell "the model's inputs moved" from "the prices moved".
 
+Per-column thresholds allow for sampling noise at the day's size, where the size of a column that
+is alike within races (going, distance, ratings) is its effective size (effective_size()).
+
 A feature counts as drifted when Evidently's test says so, when it is entirely missing on one
 side but not the other (Evidently cannot test an empty column, and a dead feed looks like that),
 or when its missing share rose by MISSING_SHARE_JUMP or more (Evidently tests non-missing values
@@ -248,7 +251,8 @@ def build_drift_report(
     tested_features = [c for c in features if emptied[c] is None and c not in untested_features]
     tested_extra = [c for c in extra if emptied[c] is None]
 
-    thresholds = _thresholds(ref, cur, [*tested_features, *tested_extra], categorical)
+    races = _race_ids(current)
+    thresholds = _thresholds(ref, cur, [*tested_features, *tested_extra], categorical, races)
     snapshot, results = _run_evidently(ref, cur, tested_features, tested_extra, categorical, thresholds, alert_share)
 
     def column(name: str) -> ColumnDrift:
@@ -406,18 +410,57 @@ def column_threshold(kind: str, n_reference: int, n_current: int, n_categories: 
     return round(max(DRIFT_THRESHOLD, noise / math.sqrt(n)), 4)
 
 
-def _thresholds(ref: pd.DataFrame, cur: pd.DataFrame, columns: list[str], categorical: set[str]) -> dict[str, float]:
+def _thresholds(
+    ref: pd.DataFrame, cur: pd.DataFrame, columns: list[str], categorical: set[str], races: pd.Series | None = None
+) -> dict[str, float]:
     thresholds = {}
     for name in columns:
         kind = "categorical" if name in categorical else "numerical"
         categories = len(set(ref[name].dropna()) | set(cur[name].dropna())) if kind == "categorical" else 2
-        thresholds[name] = column_threshold(
-            kind, int(ref[name].notna().sum()), int(cur[name].notna().sum()), categories
-        )
+        n_current = int(cur[name].notna().sum())
+        if races is not None:
+            n_current = effective_size(cur[name], races, kind)
+        thresholds[name] = column_threshold(kind, int(ref[name].notna().sum()), n_current, categories)
     return thresholds
 
 
+def effective_size(values: pd.Series, races: pd.Series, kind: str) -> int:
+    """The day's sample size for a column, allowing for runners of one race being alike.
+
+    A day's runners come in a dozen or so races: a race-level column (going, distance) has one value
+    per race, and a column like the official rating is similar within a race. Testing them as if
+    every runner were independent flags a different card as drift. The size is divided by the
+    design effect 1 + (m - 1)·ρ (m runners per race, ρ the intraclass correlation from a one-way
+    ANOVA); a column constant within every race counts one observation per race.
+    """
+    frame = pd.DataFrame({"value": values, "race": races.to_numpy()}).dropna()
+    n, groups = len(frame), frame["race"].nunique()
+    if n == 0 or groups <= 1 or groups == n:
+        return n
+    if kind == "categorical":
+        constant = frame.groupby("race")["value"].nunique().max() == 1
+        return groups if constant else n
+    sizes = frame.groupby("race")["value"].size()
+    means = frame.groupby("race")["value"].transform("mean")
+    within = float(((frame["value"] - means) ** 2).sum()) / (n - groups)
+    between = float((sizes * (frame.groupby("race")["value"].mean() - frame["value"].mean()) ** 2).sum()) / (groups - 1)
+    m0 = (n - float((sizes**2).sum()) / n) / (groups - 1)
+    if within <= 0:
+        return groups
+    rho = min(1.0, max(0.0, (between - within) / (between + (m0 - 1) * within)))
+    return max(groups, round(n / (1 + (n / groups - 1) * rho)))
+
+
 # --- frames -------------------------------------------------------------------------------------
+
+
+def _race_ids(frame: pl.DataFrame | pd.DataFrame) -> pd.Series | None:
+    """race_id of each current runner, when the frame has it (for the design effect)."""
+    if "race_id" not in frame.columns:
+        return None
+    if isinstance(frame, pl.DataFrame):
+        return frame.get_column("race_id").to_pandas()
+    return frame["race_id"].reset_index(drop=True)
 
 
 def _to_pandas(frame: pl.DataFrame | pd.DataFrame, columns: list[str]) -> pd.DataFrame:

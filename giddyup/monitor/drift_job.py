@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from giddyup.config import Settings, get_settings
 from giddyup.errors import DriftAlert, GiddyUpError
+from giddyup.monitor.card_mix import match_card_mix
 from giddyup.monitor.drift import PREDICTION_COLUMNS, DriftSummary, build_drift_report
 from giddyup.monitor.drift_inputs import (
     REFERENCE_ARTIFACT,
@@ -87,9 +88,10 @@ def run_drift_job(
     reference, listing = load_reference(settings, model)
     features = model_features(reference, listing, runners, model, runners_path)
     baseline, baseline_label = load_source_mix_baseline(settings, report_date)
+    card_mix = match_card_mix(reference, runners, report_date)
 
     report = build_drift_report(
-        reference,
+        card_mix.reference,
         runners,
         features.columns,
         warn_share=settings.drift_warn_share,
@@ -113,8 +115,9 @@ def run_drift_job(
         "feature_list": features.source,
         "runners_path": str(runners_path),
         "mlflow_run_id": run_id,
+        "reference_card_mix": card_mix.describe(),
     }
-    heading = f"{report_date.isoformat()} · {model.name} version {model.version}"
+    heading = f"{report_date.isoformat()} · {model.name} version {model.version} · {card_mix.describe()}"
     files = write_report_files(report, report_directory(settings, report_date, model.version), heading, meta)
     artifact_uri = log_drift_run(client, run_id, files, summary)
 
