@@ -19,6 +19,7 @@ from giddyup.race_day.paper_bets import place_paper_bets
 from giddyup.race_day.schedule import off_utc
 from giddyup.race_day.score import score_day
 from giddyup.race_day.synthetic_card import Card, RatingModel, rating_features, register_model, write_card
+from tests.conftest import query_frame
 
 UTC = dt.UTC
 LONDON = ZoneInfo("Europe/London")
@@ -68,15 +69,6 @@ def _paper(world: dict, at: dt.datetime, settings: Settings):
     return result
 
 
-def _rows(dsn: str, sql: str, *params) -> pl.DataFrame:
-    with psycopg.connect(dsn) as conn:
-        cur = conn.execute(sql, params)
-        columns = [d.name for d in cur.description]
-        rows = cur.fetchall()
-    frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
-    return frame.with_columns(pl.col(pl.Datetime).dt.convert_time_zone("UTC"))
-
-
 def _first_race(card: Card) -> tuple[int, dt.datetime]:
     row = card.races.row(0, named=True)
     return row["race_id"], off_utc(card.race_date, row["off_time"], LONDON)
@@ -91,9 +83,11 @@ def test_bets_at_the_decision_point_from_the_latest_signals(world, settings) -> 
 
     result = _paper(world, decision, settings)
     assert result.races_decided == [race_id]
-    signals = _rows(world["dsn"], "SELECT * FROM modeling.signals WHERE race_id = %s AND stake_units > 0", race_id)
+    signals = query_frame(
+        world["dsn"], "SELECT * FROM modeling.signals WHERE race_id = %s AND stake_units > 0", race_id
+    )
     assert signals.height > 0, "the synthetic card should give this race a stake"
-    bets = _rows(world["dsn"], "SELECT * FROM modeling.bets WHERE race_id = %s ORDER BY horse_id", race_id)
+    bets = query_frame(world["dsn"], "SELECT * FROM modeling.bets WHERE race_id = %s ORDER BY horse_id", race_id)
     assert result.bets_placed == bets.height == signals.height
     joined = bets.join(signals, on="horse_id")
     assert (joined.get_column("odds") == joined.get_column("best_odds_win")).all()
@@ -103,7 +97,7 @@ def test_bets_at_the_decision_point_from_the_latest_signals(world, settings) -> 
     assert set(bets.get_column("status")) == {"open"}
     assert (bets.get_column("ts") == decision).all() and (bets.get_column("signal_as_of") == morning).all()
     assert (bets.get_column("exchange") == (joined.get_column("best_odds_src") != "bookmaker")).all()
-    decision_row = _rows(world["dsn"], "SELECT * FROM modeling.paper_decisions").row(0, named=True)
+    decision_row = query_frame(world["dsn"], "SELECT * FROM modeling.paper_decisions").row(0, named=True)
     assert decision_row["race_id"] == race_id and decision_row["decided_at"] == decision
     assert decision_row["n_bets"] == bets.height
     assert decision_row["total_stake"] == pytest.approx(bets.get_column("stake").sum())
@@ -114,9 +108,9 @@ def test_a_race_is_decided_once_however_often_the_step_runs(world, settings) -> 
     race_id, off = _first_race(world["card"])
     decision = off - dt.timedelta(minutes=5)
     _paper(world, decision, settings)
-    before = _rows(world["dsn"], "SELECT * FROM modeling.bets ORDER BY bet_id")
+    before = query_frame(world["dsn"], "SELECT * FROM modeling.bets ORDER BY bet_id")
     # New signals after the decision give a stake to a runner that had none: still no new bet.
-    latest = _rows(world["dsn"], "SELECT * FROM modeling.signals WHERE race_id = %s", race_id)
+    latest = query_frame(world["dsn"], "SELECT * FROM modeling.signals WHERE race_id = %s", race_id)
     later = decision + dt.timedelta(minutes=1)
     unstaked = latest.filter(pl.col("stake_units") == 0).get_column("horse_id")[0]
     changed = latest.select(
@@ -138,7 +132,7 @@ def test_a_race_is_decided_once_however_often_the_step_runs(world, settings) -> 
     for minutes in (1, 2, 3):
         again = _paper(world, decision + dt.timedelta(minutes=minutes), settings)
         assert again.races_decided == [] and again.bets_placed == 0
-    assert _rows(world["dsn"], "SELECT * FROM modeling.bets ORDER BY bet_id").equals(before)
+    assert query_frame(world["dsn"], "SELECT * FROM modeling.bets ORDER BY bet_id").equals(before)
     assert _paper(world, decision, settings).bets_placed == 0  # the same instant again
 
 
@@ -148,7 +142,7 @@ def test_a_late_first_run_before_the_off_still_places_the_bets(world, settings) 
     late = off - dt.timedelta(minutes=2)
     result = _paper(world, late, settings)
     assert result.races_decided == [race_id] and result.bets_placed > 0
-    assert set(_rows(world["dsn"], "SELECT ts FROM modeling.bets").get_column("ts")) == {late}
+    assert set(query_frame(world["dsn"], "SELECT ts FROM modeling.bets").get_column("ts")) == {late}
 
 
 def test_no_bets_at_or_after_the_off(world, settings) -> None:
@@ -157,7 +151,7 @@ def test_no_bets_at_or_after_the_off(world, settings) -> None:
     for at in (off, off + dt.timedelta(minutes=3)):
         result = _paper(world, at, settings)
         assert result.races_decided == [] and result.bets_placed == 0
-    assert _rows(world["dsn"], "SELECT count(*) AS n FROM modeling.paper_decisions").item() == 0
+    assert query_frame(world["dsn"], "SELECT count(*) AS n FROM modeling.paper_decisions").item() == 0
 
 
 def test_a_race_without_stakes_is_decided_with_no_bets(world, tmp_path) -> None:
@@ -166,7 +160,7 @@ def test_a_race_without_stakes_is_decided_with_no_bets(world, tmp_path) -> None:
     race_id, off = _first_race(world["card"])
     result = _paper(world, off - dt.timedelta(minutes=5), unstaked)
     assert result.races_decided == [race_id] and result.bets_placed == 0
-    row = _rows(world["dsn"], "SELECT n_bets, total_stake FROM modeling.paper_decisions").row(0)
+    row = query_frame(world["dsn"], "SELECT n_bets, total_stake FROM modeling.paper_decisions").row(0)
     assert row == (0, 0.0)
 
 
@@ -189,7 +183,7 @@ def test_bets_paper_command_is_idempotent(world, settings, giddyup_env) -> None:
     first = run_giddyup("bets", "paper", "--at", at, env=env)
     assert first.returncode == 0, first.stderr
     assert "1 races decided" in first.stdout
-    bets = _rows(world["dsn"], "SELECT * FROM modeling.bets ORDER BY bet_id")
+    bets = query_frame(world["dsn"], "SELECT * FROM modeling.bets ORDER BY bet_id")
     second = run_giddyup("bets", "paper", "--at", at, env=env)
     assert second.returncode == 0 and "0 races decided, 0 bets" in second.stdout
-    assert _rows(world["dsn"], "SELECT * FROM modeling.bets ORDER BY bet_id").equals(bets)
+    assert query_frame(world["dsn"], "SELECT * FROM modeling.bets ORDER BY bet_id").equals(bets)

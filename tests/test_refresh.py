@@ -29,6 +29,7 @@ from giddyup.race_day.synthetic_card import (
     write_card,
     write_live_ticks,
 )
+from tests.conftest import query_frame
 
 UTC = dt.UTC
 LONDON = ZoneInfo("Europe/London")
@@ -91,22 +92,13 @@ def _offs(card: Card) -> dict[int, dt.datetime]:
     return {r["race_id"]: off_utc(card.race_date, r["off_time"], LONDON) for r in card.races.iter_rows(named=True)}
 
 
-def _table(dsn: str, sql: str, *params) -> pl.DataFrame:
-    with psycopg.connect(dsn) as conn:
-        cur = conn.execute(sql, params)
-        columns = [d.name for d in cur.description]
-        rows = cur.fetchall()
-    frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
-    return frame.with_columns(pl.col(pl.Datetime).dt.convert_time_zone("UTC"))
-
-
 def _state(dsn: str) -> dict[str, pl.DataFrame]:
     """Every row the race-day jobs write (created_at excluded: the database sets it)."""
     return {
-        "signals": _table(dsn, "SELECT * FROM modeling.signals ORDER BY signal_id").drop("created_at"),
-        "snapshots": _table(dsn, "SELECT * FROM modeling.price_snapshots ORDER BY runner_id, ts, source"),
-        "bets": _table(dsn, "SELECT * FROM modeling.bets ORDER BY bet_id"),
-        "decisions": _table(dsn, "SELECT * FROM modeling.paper_decisions ORDER BY race_id"),
+        "signals": query_frame(dsn, "SELECT * FROM modeling.signals ORDER BY signal_id").drop("created_at"),
+        "snapshots": query_frame(dsn, "SELECT * FROM modeling.price_snapshots ORDER BY runner_id, ts, source"),
+        "bets": query_frame(dsn, "SELECT * FROM modeling.bets ORDER BY bet_id"),
+        "decisions": query_frame(dsn, "SELECT * FROM modeling.paper_decisions ORDER BY race_id"),
     }
 
 
@@ -126,7 +118,7 @@ def test_first_refresh_catches_up_every_open_race_then_prices_only_the_grid(scor
     }
     second = _refresh(scored, nxt, settings)
     assert set(second.due) == on_grid
-    rows = _table(scored["dsn"], "SELECT race_id FROM modeling.signals WHERE as_of = %s", nxt)
+    rows = query_frame(scored["dsn"], "SELECT race_id FROM modeling.signals WHERE as_of = %s", nxt)
     assert set(rows.get_column("race_id")) == on_grid
 
 
@@ -134,7 +126,7 @@ def test_repricing_keeps_the_morning_p_model_and_takes_the_latest_live_price(sco
     offs = _offs(scored["card"])
     at = min(offs.values()) - dt.timedelta(minutes=20)
     _refresh(scored, at, settings)
-    signals = _table(scored["dsn"], "SELECT * FROM modeling.signals ORDER BY race_id, horse_id")
+    signals = query_frame(scored["dsn"], "SELECT * FROM modeling.signals ORDER BY race_id, horse_id")
     morning = signals.filter(pl.col("as_of") == MORNING).select("horse_id", pl.col("p_model").alias("morning"))
     now = signals.filter(pl.col("as_of") == at).join(morning, on="horse_id")
     assert now.height == morning.height
@@ -143,7 +135,7 @@ def test_repricing_keeps_the_morning_p_model_and_takes_the_latest_live_price(sco
     sums = now.group_by("race_id").agg(pl.col("p_win").sum(), pl.col("p_market").sum())
     assert np.allclose(sums.get_column("p_win").to_numpy(), 1.0)
     assert np.allclose(sums.get_column("p_market").to_numpy(), 1.0)
-    ticks = _table(
+    ticks = query_frame(
         scored["dsn"],
         """SELECT DISTINCT ON (runner_id) runner_id, back_price FROM racing.live_prices
            WHERE ts <= %s ORDER BY runner_id, ts DESC""",
@@ -154,7 +146,7 @@ def test_repricing_keeps_the_morning_p_model_and_takes_the_latest_live_price(sco
     assert (joined.get_column("best_odds_win") == joined.get_column("back_price")).all()
     reasons = now.get_column("reasons_json")[0]
     assert reasons["drivers"] and reasons["drivers"][0].startswith("official rating vs field")  # morning drivers kept
-    snapshots = _table(
+    snapshots = query_frame(
         scored["dsn"], "SELECT source, count(*) AS n FROM modeling.price_snapshots WHERE ts = %s GROUP BY 1", at
     )
     assert dict(snapshots.iter_rows()) == {"live": now.height, "bookmaker": now.height, "exchange_wap": now.height}
@@ -210,7 +202,7 @@ def test_a_runner_without_prices_is_dropped_and_comes_back_on_the_morning_scale(
     try:
         t1 = offs[race_id] - dt.timedelta(minutes=40)
         _refresh(scored, t1, settings)
-        at_t1 = _table(dsn, "SELECT * FROM modeling.signals WHERE race_id = %s AND as_of = %s", race_id, t1)
+        at_t1 = query_frame(dsn, "SELECT * FROM modeling.signals WHERE race_id = %s AND as_of = %s", race_id, t1)
         assert gone not in at_t1.get_column("runner_id").to_list()
         assert at_t1.get_column("p_win").sum() == pytest.approx(1.0)
         assert at_t1.get_column("p_model").sum() == pytest.approx(1.0)
@@ -224,7 +216,7 @@ def test_a_runner_without_prices_is_dropped_and_comes_back_on_the_morning_scale(
             conn.commit()
     t2 = t1 + dt.timedelta(minutes=10)
     _refresh(scored, t2, settings)
-    back = _table(dsn, "SELECT runner_id, as_of, p_model FROM modeling.signals WHERE race_id = %s", race_id)
+    back = query_frame(dsn, "SELECT runner_id, as_of, p_model FROM modeling.signals WHERE race_id = %s", race_id)
     ratio = {}
     for instant in (MORNING, t2):
         rows = dict(back.filter(pl.col("as_of") == instant).select("runner_id", "p_model").iter_rows())
@@ -278,14 +270,16 @@ def test_the_day_cap_is_shared_by_every_open_race_and_shrinks_with_committed_bet
     first_off = min(offs.values())
     at = first_off - dt.timedelta(minutes=5)  # the first race's decision point
     result = _refresh(scored, at, tight)
-    latest = _table(scored["dsn"], "SELECT * FROM modeling.latest_signals")
+    latest = query_frame(scored["dsn"], "SELECT * FROM modeling.latest_signals")
     assert latest.get_column("stake_units").sum() <= 1.5 + 1e-9
     assert result.paper is not None
     committed = result.paper.staked
     later = first_off + dt.timedelta(minutes=1)  # first race off; its bets stay committed
     _refresh(scored, later, tight)
     open_races = [r for r, off in offs.items() if off > later]
-    latest = _table(scored["dsn"], "SELECT * FROM modeling.latest_signals").filter(pl.col("race_id").is_in(open_races))
+    latest = query_frame(scored["dsn"], "SELECT * FROM modeling.latest_signals").filter(
+        pl.col("race_id").is_in(open_races)
+    )
     assert latest.get_column("stake_units").sum() <= 1.5 - committed + 1e-9
 
 

@@ -27,6 +27,7 @@ from giddyup.race_day.synthetic_card import (
     write_live_ticks,
     write_results,
 )
+from tests.conftest import query_frame
 
 UTC = dt.UTC
 BETFAIR_CSV = (
@@ -136,15 +137,6 @@ def settled_world(database_factory, tmp_path_factory) -> dict:
     return {"dsn": dsn, "card": card, "settings": settings}
 
 
-def _rows(dsn: str, sql: str, *params) -> pl.DataFrame:
-    with psycopg.connect(dsn) as conn:
-        cur = conn.execute(sql, params)
-        columns = [d.name for d in cur.description]
-        rows = cur.fetchall()
-    frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
-    return frame.with_columns(pl.col(pl.Datetime).dt.convert_time_zone("UTC"))
-
-
 def _settle(world: dict, at: dt.datetime, race_date: dt.date = DAY):
     with psycopg.connect(world["dsn"]) as conn:
         result = settle_day(conn, race_date, at, world["settings"])
@@ -162,7 +154,7 @@ ORDER BY b.bet_id
 def test_settles_paper_bets_with_pnl_after_commission_and_clv_at_betfair_sp(settled_world) -> None:
     first = dt.datetime(2026, 6, 4, 20, 0, tzinfo=UTC)
     result = _settle(settled_world, first)
-    bets = _rows(settled_world["dsn"], BETS_WITH_RESULTS)
+    bets = query_frame(settled_world["dsn"], BETS_WITH_RESULTS)
     assert bets.height > 0 and result.settled == bets.height and result.void == 0
     assert set(bets.get_column("status")) == {"settled"} and (bets.get_column("settled_at") == first).all()
     gross = pl.when(pl.col("pos_num") == 1).then(pl.col("stake") * (pl.col("odds") - 1)).otherwise(-pl.col("stake"))
@@ -180,13 +172,13 @@ def test_settles_paper_bets_with_pnl_after_commission_and_clv_at_betfair_sp(sett
 
     again = _settle(settled_world, first + dt.timedelta(hours=1))
     assert again.changed == 0
-    assert _rows(settled_world["dsn"], BETS_WITH_RESULTS).equals(bets)
+    assert query_frame(settled_world["dsn"], BETS_WITH_RESULTS).equals(bets)
 
 
 def test_a_corrected_result_resettles_the_bet(settled_world) -> None:
     dsn = settled_world["dsn"]
     _settle(settled_world, dt.datetime(2026, 6, 4, 20, 0, tzinfo=UTC))
-    bet = _rows(dsn, BETS_WITH_RESULTS).filter(pl.col("pos_num") != 1).row(0, named=True)
+    bet = query_frame(dsn, BETS_WITH_RESULTS).filter(pl.col("pos_num") != 1).row(0, named=True)
     with psycopg.connect(dsn) as conn:
         winner = conn.execute(
             "SELECT horse_id FROM racing.runners WHERE race_id = %s AND pos_raw = '1'", (bet["race_id"],)
@@ -203,15 +195,15 @@ def test_a_corrected_result_resettles_the_bet(settled_world) -> None:
     corrected_at = dt.datetime(2026, 6, 4, 22, 0, tzinfo=UTC)
     result = _settle(settled_world, corrected_at)
     assert result.changed >= 1
-    after = _rows(dsn, "SELECT * FROM modeling.bets WHERE bet_id = %s", bet["bet_id"]).row(0, named=True)
+    after = query_frame(dsn, "SELECT * FROM modeling.bets WHERE bet_id = %s", bet["bet_id"]).row(0, named=True)
     assert after["result_pos_raw"] == "1" and after["pnl"] > 0 and after["settled_at"] == corrected_at
-    untouched = _rows(dsn, "SELECT * FROM modeling.bets WHERE race_id <> %s", bet["race_id"])
+    untouched = query_frame(dsn, "SELECT * FROM modeling.bets WHERE race_id <> %s", bet["race_id"])
     assert (untouched.get_column("settled_at") < corrected_at).all()
 
 
 def test_non_runners_are_void_and_closes_fall_back_to_sp_then_the_last_snapshot(settled_world) -> None:
     dsn = settled_world["dsn"]
-    bets = _rows(dsn, BETS_WITH_RESULTS)
+    bets = query_frame(dsn, BETS_WITH_RESULTS)
     assert bets.height >= 3
     void, sp_only, snap_only = (bets.row(i, named=True) for i in range(3))
     with psycopg.connect(dsn) as conn:
@@ -229,7 +221,7 @@ def test_non_runners_are_void_and_closes_fall_back_to_sp_then_the_last_snapshot(
         )
         conn.commit()
     _settle(settled_world, dt.datetime(2026, 6, 4, 23, 0, tzinfo=UTC))
-    after = {r["bet_id"]: r for r in _rows(dsn, "SELECT * FROM modeling.bets").iter_rows(named=True)}
+    after = {r["bet_id"]: r for r in query_frame(dsn, "SELECT * FROM modeling.bets").iter_rows(named=True)}
     assert after[void["bet_id"]]["status"] == "void" and after[void["bet_id"]]["pnl"] == 0.0
     assert after[void["bet_id"]]["clv"] is None
     assert after[sp_only["bet_id"]]["close_odds_src"] == "sp"
@@ -237,7 +229,7 @@ def test_non_runners_are_void_and_closes_fall_back_to_sp_then_the_last_snapshot(
     card = settled_world["card"]
     off_time = card.races.filter(pl.col("race_id") == snap_only["race_id"]).get_column("off_time")[0]
     off = off_utc(DAY, off_time, settled_world["settings"].race_zone)
-    last = _rows(
+    last = query_frame(
         dsn,
         """SELECT back_price FROM modeling.price_snapshots WHERE race_id = %s AND horse_id = %s AND ts < %s
            ORDER BY ts DESC, array_position(ARRAY['live','bookmaker','exchange_wap'], source) LIMIT 1""",
@@ -409,7 +401,7 @@ def betfair_world(database_factory, tmp_path_factory) -> dict:
     world = {"dsn": dsn, "settings": settings}
     for race_date in race_frame.get_column("race_date").unique().to_list():
         _settle(world, dt.datetime(2026, 7, 1, tzinfo=UTC), race_date)
-    settled = _rows(
+    settled = query_frame(
         dsn,
         """SELECT b.*, r.betfair_selection_id AS "SELECTION_ID" FROM modeling.bets b
            JOIN racing.runners r ON r.race_id = b.race_id AND r.horse_id = b.horse_id""",

@@ -16,6 +16,7 @@ _WRITTEN_TABLES = {
     "modeling.signals": "signal_id",
     "modeling.price_snapshots": "runner_id, ts, source",
     "modeling.bets": "bet_id",
+    "modeling.paper_decisions": "race_id",
 }
 
 

@@ -44,7 +44,8 @@ RACE_COLUMNS = (
     "prelim",
 )
 ID_COLUMNS = ("race_id", "horse_id", "jockey_id", "trainer_id", "owner_id")
-RUNNER_COLUMNS = (
+# Columns known before the off, written for every declared runner (results and cards alike).
+DECLARATION_COLUMNS = (
     "runner_key",
     "race_id",
     "race_date",
@@ -59,6 +60,9 @@ RUNNER_COLUMNS = (
     "lbs",
     "hg",
     "or",
+)
+RUNNER_COLUMNS = (
+    *DECLARATION_COLUMNS,
     *RESULT_COLUMNS,
     *AT_OFF_PRICE_COLUMNS,
     "betfair_selection_id",
@@ -66,20 +70,7 @@ RUNNER_COLUMNS = (
     "best_bookmaker",
 )
 CARD_COLUMNS = (
-    "runner_key",
-    "race_id",
-    "race_date",
-    "horse_id",
-    "trainer_id",
-    "jockey_id",
-    "owner_id",
-    "num",
-    "draw",
-    "age",
-    "sex",
-    "lbs",
-    "hg",
-    "or",
+    *DECLARATION_COLUMNS,
     "betfair_selection_id",
     "best_odds",
     "best_bookmaker",
