@@ -73,7 +73,8 @@ def render_verdict(summary: DriftSummary, heading: str) -> str:
         f"<p style='color:#555'>Compared {summary.n_current} runners scored on the day with {summary.n_reference} "
         f"runners of the model's training reference. Column test: {NUMERICAL_METHOD} (normed) for numbers, "
         f"{CATEGORICAL_METHOD} for categories, drifted at a distance ≥ {DRIFT_THRESHOLD:g}, or above the chance level of "
-        "a sample of the day's size where that is higher (the threshold shown per row); a column missing on one "
+        "a sample of the day's effective size where that is higher (runners of one race are alike, so a column "
+        "such as the going counts one observation per race; the threshold is shown per row); a column missing on one "
         "side only, or far more often today, counts as drifted."
         + (
             f" Not compared (missing on both sides): {escape(', '.join(summary.untested_features))}."
