@@ -90,6 +90,12 @@ def print_evaluation(title: str, result: dict) -> None:
             )
     raw = result["model_uncalibrated"]
     print(f"  model before isotonic: R2 {raw['r2']:.4f}; combiner {json.dumps(result['combiner']['coef'])}")
+    vs_market = result["combiner"].get("vs_market")
+    if vs_market:
+        terms = ", ".join(
+            f"{name} {coef:+.3f} (se {vs_market['std_err'][name]:.3f})" for name, coef in vs_market["coef"].items()
+        )
+        print(f"  combiner versus-market terms (per lb): {terms}")
     for source in ("model", "combined"):
         roi = result["roi"][source]
         shown = f"{roi['roi']:+.3f}" if roi["roi"] is not None else "n/a"

@@ -44,6 +44,7 @@ SIGNAL_COLUMNS: dict[str, tuple[pl.DataType | type[pl.DataType], str]] = {
     "race_date": (pl.Date, "date"),
     "p_model": (pl.Float64, "double precision"),
     "p_market": (pl.Float64, "double precision"),
+    "vs_market_logit": (pl.Float64, "double precision"),
 }
 REQUIRED_COLUMNS = ("as_of", "race_id", "horse_id", "model_id", "p_win")
 ODDS_COLUMNS = ("fair_odds_win", "fair_odds_place", "best_odds_win")

@@ -192,6 +192,21 @@ def test_hong_kong_rows_degrade_gracefully(training):
     assert hk.get_column("horse_best_speed_figure").drop_nulls().len() > 0
 
 
+def test_versus_market_features_reach_both_worlds(training):
+    """Residuals against the market come from SP and RPR (UK) and from SP and beaten lengths (HK),
+    so the point-in-time and same-day tests see real values in these columns, not NULLs or zeros."""
+    from giddyup.features.versus_market import DESCRIPTIONS
+
+    late = training.frame.filter(pl.col("race_date") > LAST_DAY - dt.timedelta(days=20))
+    for region in (["GB", "IRE"], ["HK"]):
+        rows = late.filter(pl.col("region").is_in(region))
+        assert rows.height > 0
+        for column in DESCRIPTIONS:
+            values = rows.get_column(column).drop_nulls()
+            assert values.len() > rows.height // 2, (region, column)
+            assert values.n_unique() > 3, (region, column)
+
+
 def test_shrinkage_pulls_small_records_toward_the_mean():
     frame = pl.DataFrame({"act": [0.0, 1.0, 10.0, 0.0], "exp": [0.0, 0.2, 2.0, 5.0]})
     shrunk = frame.select(shrunk_ratio(pl.col("act"), pl.col("exp"), 1.0)).to_series().to_list()

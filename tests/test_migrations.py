@@ -552,3 +552,17 @@ def test_no_role_created_and_a_plain_notice_without_createrole(server_dsn: str, 
             admin.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
             admin.execute(f'DROP OWNED BY "{role}"')
             admin.execute(f'DROP ROLE "{role}"')
+
+
+def test_latest_signals_view_shows_every_signals_column(racing_dsn: str) -> None:
+    # The view selects `*`, which PostgreSQL expands once: a migration adding a signals column
+    # must recreate the view, or the API never sees the column.
+    sql = (
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'modeling' AND table_name = %s ORDER BY ordinal_position"
+    )
+    with psycopg.connect(racing_dsn) as conn:
+        table = [r[0] for r in conn.execute(sql, ("signals",)).fetchall()]
+        view = [r[0] for r in conn.execute(sql, ("latest_signals",)).fetchall()]
+    assert "vs_market_logit" in table
+    assert view == table

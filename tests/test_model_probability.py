@@ -10,7 +10,7 @@ import pytest
 
 from giddyup.errors import GiddyUpError
 from giddyup.model.calibration import fit_isotonic
-from giddyup.model.combine import combine_with_market, fit_combiner
+from giddyup.model.combine import combine_with_market, fit_combiner, vs_market_logit
 from giddyup.model.lgbm import forward_folds
 from giddyup.model.place import BENTER_EXPONENTS, fit_place_model, place_probabilities
 from giddyup.model.race_probability import RaceGroups, fit_conditional_logit, race_softmax
@@ -119,6 +119,49 @@ def test_benter_stage_beats_model_and_market_when_they_know_different_things():
     assert np.allclose(RaceGroups.of(race_id[test]).sum(p_win), 1.0)
     assert logloss(p_win) < min(logloss(p_model[test]), logloss(p_market[test])) - 0.02
     assert combiner["coef"]["log_p_model"] > 0 and combiner["coef"]["log_p_market"] > 0
+
+
+def test_combination_stage_weighs_what_the_market_has_missed_before():
+    """The market misses part z of the truth; the fundamental model knows z only among much noise
+    (as a model estimating ability from form does next to a market that knows it): Benter's two
+    covariates barely use the model, the versus-market covariate carries z into p_win."""
+    rng = np.random.default_rng(5)
+    race_id = _races(rng, 6000)
+    n = race_id.size
+    known, z = rng.normal(size=n), rng.normal(size=n)
+    truth = race_softmax(race_id, 1.5 * known + 0.4 * z)
+    won = _draw_winners(rng, race_id, truth)
+    p_market = race_softmax(race_id, 1.5 * known)
+    p_model = race_softmax(race_id, 0.6 * known + 0.4 * z + 1.2 * rng.normal(size=n))
+    fit_part = race_id < np.median(race_id)
+    test = ~fit_part
+    args = (race_id[fit_part], p_model[fit_part], p_market[fit_part], won[fit_part])
+    benter = fit_combiner(*args, price_column="win_bsp")
+    with_z = fit_combiner(*args, price_column="win_bsp", covariates={"z": z[fit_part]})
+    c, se = with_z["vs_market"]["coef"]["z"], with_z["vs_market"]["std_err"]["z"]
+    assert abs(c - 0.4) < 4 * se and se < 0.05
+    assert set(with_z["coef"]) == {"log_p_model", "log_p_market"}  # Benter's two, as before
+
+    v = vs_market_logit({"z": z[test]}, with_z, int(test.sum()))
+    assert np.allclose(v, c * z[test])
+    p_two = combine_with_market(race_id[test], p_model[test], p_market[test], benter)
+    p_three = combine_with_market(race_id[test], p_model[test], p_market[test], with_z, v)
+
+    def logloss(p):
+        return -np.mean(np.log(p[won[test] == 1]))
+
+    assert np.allclose(RaceGroups.of(race_id[test]).sum(p_three), 1.0)
+    assert logloss(p_three) < logloss(p_two) - 0.01
+    # without the term (None, or a combiner without covariates) it is Benter's stage
+    assert np.allclose(
+        combine_with_market(race_id[test], p_model[test], p_market[test], with_z, None),
+        combine_with_market(race_id[test], p_model[test], p_market[test], with_z, np.zeros(int(test.sum()))),
+    )
+    assert np.allclose(vs_market_logit({}, benter, 3), 0.0)
+    # a missing covariate is no evidence: the market was right about it
+    assert np.allclose(vs_market_logit({"z": np.array([np.nan, 1.0])}, with_z, 2), [0.0, c])
+    with pytest.raises(GiddyUpError, match="needs column z"):
+        vs_market_logit({}, with_z, 2)
 
 
 def test_combiner_falls_back_to_p_model_where_a_race_lacks_a_market_price():

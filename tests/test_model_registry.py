@@ -171,6 +171,10 @@ def test_production_model_loads_once_and_prices_races(races, model_env):
 
     p = model.predict_p_model(races)
     assert p.columns == ["runner_id", "race_id", "p_model"]
+    # these features hold no versus-market covariate: the combination term is 0 for every runner
+    term = model.predict_vs_market_logit(races)
+    assert term.columns == ["runner_id", "vs_market_logit"] and term.height == races.frame.height
+    assert (term.get_column("vs_market_logit") == 0.0).all()
     assert np.allclose(RaceGroups.of(p.get_column("race_id").to_numpy()).sum(p.get_column("p_model").to_numpy()), 1.0)
     reasons = model.explain(races, top=2)
     assert reasons.height == races.frame.height

@@ -89,3 +89,28 @@ def test_unresulted_races_are_left_out_of_training():
         FeatureSet(frame, features.feature_columns, features.categorical_columns), TINY.with_(n_folds=2)
     )
     assert fit.bundle.metadata["n_races"] == 110
+
+
+def test_versus_market_covariates_are_fitted_out_of_fold_and_applied_with_the_model(tmp_path):
+    """A covariate the feature set has enters the combination stage; one it lacks is left out; the
+    saved model applies the same p_win (the combiner is JSON next to the booster)."""
+    from giddyup.model.bundle import ModelBundle
+    from giddyup.model.combine import combine_with_market
+
+    features, _ = synthetic_races(240, seed=8)
+    fit = fit_win_model(features, TINY.with_(vs_market_covariates=("x1", "not_a_feature")))
+    part = fit.bundle.combiner["vs_market"]
+    assert set(part["coef"]) == {"x1"} and np.isfinite(part["std_err"]["x1"])
+    test, _ = synthetic_races(60, seed=9, first_race_id=5_000)
+    scored = predict_frame(fit.bundle, test.frame)
+    race_id = scored.get_column("race_id").to_numpy()
+    p_model, p_market = scored.get_column("p_model").to_numpy(), scored.get_column("p_market").to_numpy()
+    logit = part["coef"]["x1"] * test.frame.get_column("x1").to_numpy()
+    expected = combine_with_market(race_id, p_model, p_market, fit.bundle.combiner, logit)
+    assert np.allclose(scored.get_column("p_win").to_numpy(), expected)
+    assert not np.allclose(expected, combine_with_market(race_id, p_model, p_market, fit.bundle.combiner))
+    loaded = ModelBundle.load(fit.bundle.save(tmp_path / "model"))
+    assert np.allclose(loaded.p_win(test.frame, p_model, p_market), expected)
+    # (): Benter's two covariates only
+    two = fit_win_model(features, TINY.with_(vs_market_covariates=()))
+    assert "vs_market" not in two.bundle.combiner

@@ -5,8 +5,10 @@ light import path of a run with nothing due."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,6 +20,7 @@ from conftest import REPO_ROOT, migrate_dsn, run_giddyup
 
 from giddyup.config import Settings
 from giddyup.loaders.racing_writer import upsert_keyed
+from giddyup.model.combine import combine_with_market
 from giddyup.race_day.refresh import refresh
 from giddyup.race_day.schedule import off_utc
 from giddyup.race_day.score import score_day
@@ -150,6 +153,61 @@ def test_repricing_keeps_the_morning_p_model_and_takes_the_latest_live_price(sco
         scored["dsn"], "SELECT source, count(*) AS n FROM modeling.price_snapshots WHERE ts = %s GROUP BY 1", at
     )
     assert dict(snapshots.iter_rows()) == {"live": now.height, "bookmaker": now.height, "exchange_wap": now.height}
+
+
+# A model whose combination stage has a versus-market term (giddyup.model.combine): v per runner
+# from its features at scoring, stored with the signal, reused by every refresh.
+VS_COMBINER = {
+    "coef": {"log_p_model": 0.5, "log_p_market": 0.7},
+    "vs_market": {"coef": {"or_vs_field": 0.04}},
+}
+
+
+@dataclass
+class HistoryTermModel(RatingModel):
+    def predict_vs_market_logit(self, features):
+        return features.frame.select("runner_id", (pl.col("or_vs_field") * 0.04).alias("vs_market_logit"))
+
+
+def test_repricing_recombines_with_the_morning_history_term(world, settings) -> None:
+    dsn = world["dsn"]
+    with psycopg.connect(dsn) as conn:
+        conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+        model_id = conn.execute(
+            """INSERT INTO modeling.models (name, version, stage, combiner_json)
+               VALUES ('hrd_win_prob', 'synthetic-vs', 'development', %s)
+               ON CONFLICT (name, version) DO UPDATE SET combiner_json = EXCLUDED.combiner_json
+               RETURNING model_id""",
+            (json.dumps(VS_COMBINER),),
+        ).fetchone()[0]  # type: ignore[index]
+        score_day(
+            conn,
+            race_date=DAY,
+            as_of=MORNING,
+            model=HistoryTermModel(model_id=model_id, combiner=VS_COMBINER, version="synthetic-vs"),
+            features=rating_features(world["card"]),
+            settings=settings,
+        )
+        conn.commit()
+    at = min(_offs(world["card"]).values()) - dt.timedelta(minutes=20)
+    _refresh(world, at, settings)
+    signals = query_frame(dsn, "SELECT * FROM modeling.signals ORDER BY race_id, horse_id")
+    assert (signals.get_column("model_id") == model_id).all()
+    expected_v = rating_features(world["card"]).frame.select(
+        "runner_id", (pl.col("or_vs_field") * 0.04).alias("expected_v")
+    )
+    for instant in (MORNING, at):
+        rows = signals.filter(pl.col("as_of") == instant).join(expected_v, on="runner_id")
+        assert rows.height > 0
+        assert np.allclose(rows.get_column("vs_market_logit").to_numpy(), rows.get_column("expected_v").to_numpy())
+        race_id = rows.get_column("race_id").to_numpy()
+        p_model, p_market = rows.get_column("p_model").to_numpy(), rows.get_column("p_market").to_numpy()
+        with_term = combine_with_market(race_id, p_model, p_market, VS_COMBINER, rows.get_column("expected_v"))
+        assert np.allclose(rows.get_column("p_win").to_numpy(), with_term), instant
+        assert not np.allclose(with_term, combine_with_market(race_id, p_model, p_market, VS_COMBINER))
+    with psycopg.connect(dsn) as conn:
+        conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+        conn.commit()
 
 
 def test_running_the_same_instants_twice_changes_no_row(scored, settings) -> None:

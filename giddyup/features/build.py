@@ -30,6 +30,7 @@ from giddyup.features.prepare import prepare_runs
 from giddyup.features.race_context import race_context_features
 from giddyup.features.read import READ_PATH, race_day_window, read_runs, training_window
 from giddyup.features.relative import relative_features
+from giddyup.features.versus_market import add_market_residuals, versus_market_features
 
 __all__ = [
     "CATEGORICAL_COLUMNS",
@@ -79,7 +80,7 @@ def features_from_runs(runs: pl.DataFrame, is_target: pl.Expr, stats: BuildStats
         targets = prepared.filter(is_target).sort(OUTPUT_ORDER, nulls_last=True)
         history = prepared.filter(~pl.col("prelim")).drop(*MARKET_PRICES, "region", "prelim")
         del prepared  # frees it: at the real database's scale every copy is a gigabyte
-        history = add_speed_figures(add_performance_ratings(history))
+        history = add_market_residuals(add_speed_figures(add_performance_ratings(history)))
     parts = [targets.select(ID_COLUMNS), _labels(targets), market_columns(targets), race_context_features(targets)]
     with stats.timed("horse_form"):
         parts.append(horse_form_features(history, targets))
@@ -87,6 +88,8 @@ def features_from_runs(runs: pl.DataFrame, is_target: pl.Expr, stats: BuildStats
         parts.append(connection_features(history, targets))
     with stats.timed("draw"):
         parts.append(draw_features(history, targets))
+    with stats.timed("versus_market"):
+        parts.append(versus_market_features(history, targets))
     with stats.timed("relative"):
         frame = pl.concat(parts, how="horizontal")
         frame = pl.concat([frame, relative_features(frame)], how="horizontal")

@@ -185,6 +185,7 @@ def prepare_runs(raw: pl.DataFrame) -> pl.DataFrame:
         (places.clip(upper_bound=pl.col("field_size")) / pl.col("field_size")).alias("expected_place"),
         # The SP book over every starter, non-finishers included (they were in the betting).
         pl.when(resulted).then(metrics.implied_probability("dec")).alias("p_sp"),
+        pl.when(resulted).then(metrics.implied_probability("win_bsp")).alias("p_bsp"),
         distance_band(pl.col("dist_f")).alias("dist_band"),
         field_band(pl.col("field_size")).cast(pl.Int8).alias("field_band"),
         (pl.col("dist_f") * 2).round(0).truediv(2).alias("dist_key"),

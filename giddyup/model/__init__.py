@@ -2,12 +2,15 @@
 
 Stages (one module each):
 - lgbm.py: LightGBM on the feature columns only. Objective "conditional_logit" (race softmax
-  likelihood, gradient p - y within each race) by default; "binary" + race softmax for comparison.
+  likelihood, gradient p - y within each race; with the 2nd and 3rd places as down-weighted
+  rank-ordered stages) by default; "binary" + race softmax for comparison.
   Forward-chaining cross-validation over blocks of whole race days: each fold trains on older
   days and early-stops on, and predicts, the next block.
 - race_probability.py: per-race softmax/normalisation and the conditional logit (numpy/scipy).
 - calibration.py: centred isotonic map fitted on out-of-fold p_model, renormalised per race.
-- combine.py: Benter's second stage, softmax(a log p_model + b log p_market), fitted out of fold.
+- combine.py: Benter's second stage, softmax(a log p_model + b log p_market + v), fitted out of
+  fold, where v weighs point-in-time measures of what the market has missed before (horse, yard,
+  rider, draw; features `*_vs_market*`).
 - place.py: P(in the first k) from p_win, Harville with discount exponents fitted from finishing orders.
 - train.py: the whole fit, and the time-ordered holdout; bundle.py: the fitted model as files.
 - train_job.py / registry.py / promotion.py / pyfunc.py: `giddyup train`, MLflow and modeling.models.

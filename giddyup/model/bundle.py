@@ -17,7 +17,7 @@ import polars as pl
 
 from giddyup.errors import GiddyUpError
 from giddyup.model.calibration import IsotonicCalibrator
-from giddyup.model.combine import combine_with_market
+from giddyup.model.combine import combine_with_market, vs_market_covariates, vs_market_logit
 from giddyup.model.lgbm import to_pandas_features
 from giddyup.model.race_probability import RaceGroups
 
@@ -52,8 +52,16 @@ class ModelBundle:
         groups = RaceGroups.of(frame.get_column("race_id").to_numpy())
         return self.calibrator.apply(groups, groups.softmax(self.raw_scores(frame)))
 
+    def vs_market_logit(self, frame: pl.DataFrame) -> np.ndarray:
+        """The combiner's v per runner (combine.py) from the frame's covariate columns; zeros without any."""
+        names = [n for n in vs_market_covariates(self.combiner) if n in frame.columns]
+        columns = {name: frame.get_column(name).cast(pl.Float64).to_numpy() for name in names}
+        return vs_market_logit(columns, self.combiner, frame.height)
+
     def p_win(self, frame: pl.DataFrame, p_model: np.ndarray, p_market: np.ndarray) -> np.ndarray:
-        return combine_with_market(frame.get_column("race_id").to_numpy(), p_model, p_market, self.combiner)
+        return combine_with_market(
+            frame.get_column("race_id").to_numpy(), p_model, p_market, self.combiner, self.vs_market_logit(frame)
+        )
 
     def contributions(self, frame: pl.DataFrame, top: int = 3) -> pl.DataFrame:
         """Per runner, the `top` features that move its score most against its rivals'.

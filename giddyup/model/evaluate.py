@@ -93,7 +93,9 @@ def evaluate_feature_sets(
             "logloss": uncalibrated["logloss"],
             "ece": uncalibrated["ece"],
         },
-        "combiner": {k: bundle.combiner[k] for k in ("coef", "std_err", "n_races") if k in bundle.combiner},
+        "combiner": {
+            k: bundle.combiner[k] for k in ("coef", "std_err", "n_races", "vs_market") if k in bundle.combiner
+        },
         "place_model": bundle.combiner.get("place"),
         "training": {
             **{

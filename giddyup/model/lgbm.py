@@ -2,9 +2,15 @@
 
 Objective "conditional_logit": the model's raw score s_i is a runner's log-strength and
 P(i wins) = softmax of s over the race, so the likelihood is the conditional logit's; its
-gradient is p − y within each race and its (diagonal) hessian p(1 − p). "binary" is LightGBM's
-per-runner log loss, normalised over the race afterwards. Both are early-stopped on the race log
-loss (mean −Σ y log p per race).
+gradient is p − y within each race and its (diagonal) hessian p(1 − p). With
+`TrainConfig.order_weights` longer than one, the likelihood is the rank-ordered ("exploded")
+logit of the first places: stage j is a softmax over the runners not placed before j (non-finishers
+stay in every stage) with the j-th placed as its outcome, weighted by order_weights[j-1] (later
+places are noisier: less weight). The score, and P(win) = softmax(s), keep their meaning; the
+places add evidence about every runner's strength (on the HK and simulated early windows, model
+R² +0.001 and +0.002 with weights 1, 0.7, 0.5). "binary" is LightGBM's per-runner log loss,
+normalised over the race afterwards. All are early-stopped on the race log loss of the winner
+(mean −Σ y log p per race), the quantity the model is for.
 
 Cross-validation is forward chaining over blocks of whole race days (so no race, nor race day, is
 split between training and validation): fold k trains on blocks 0..k-1 and early-stops on, and
@@ -53,17 +59,28 @@ def race_log_loss(groups: RaceGroups, scores: np.ndarray, outcome: np.ndarray) -
 class _RaceObjective:
     """Custom objective and eval metric; remembers each Dataset's races (LightGBM passes the Dataset)."""
 
-    def __init__(self, objective: str) -> None:
+    def __init__(self, objective: str, order_weights: tuple[float, ...] = (1.0,)) -> None:
         self.objective = objective
+        self.order_weights = tuple(order_weights)
         self._races: dict[int, tuple[RaceGroups, np.ndarray]] = {}
+        self._stages: dict[int, list[OrderStage]] = {}
 
-    def register(self, dataset: lgb.Dataset, race_id: np.ndarray, outcome: np.ndarray) -> None:
+    def register(
+        self, dataset: lgb.Dataset, race_id: np.ndarray, outcome: np.ndarray, pos_num: np.ndarray | None = None
+    ) -> None:
         self._races[id(dataset)] = (RaceGroups.of(race_id), outcome)
+        if len(self.order_weights) > 1 and pos_num is not None:
+            self._stages[id(dataset)] = order_stages(race_id, pos_num, self.order_weights)
 
     def gradient(self, preds: np.ndarray, dataset: lgb.Dataset) -> tuple[np.ndarray, np.ndarray]:
         groups, outcome = self._races[id(dataset)]
         p = groups.softmax(preds)
-        return p - outcome, np.maximum(p * (1.0 - p), 1e-6)
+        grad, hess = self.order_weights[0] * (p - outcome), self.order_weights[0] * p * (1.0 - p)
+        for stage in self._stages.get(id(dataset), ()):
+            q = stage.groups.softmax(preds[stage.rows])
+            grad[stage.rows] += stage.weight * (q - stage.outcome)
+            hess[stage.rows] += stage.weight * q * (1.0 - q)
+        return grad, np.maximum(hess, 1e-6)
 
     def metric(self, preds: np.ndarray, dataset: lgb.Dataset) -> tuple[str, float, bool]:
         groups, outcome = self._races[id(dataset)]
@@ -71,6 +88,35 @@ class _RaceObjective:
             clipped = np.clip(preds, 1e-12, 1 - 1e-12)
             preds = np.log(clipped / (1 - clipped))
         return "race_logloss", race_log_loss(groups, preds, outcome), False
+
+
+@dataclass(frozen=True)
+class OrderStage:
+    """Stage j >= 2 of the rank-ordered logit: the rows still unplaced, their races, the outcome."""
+
+    rows: np.ndarray
+    groups: RaceGroups
+    outcome: np.ndarray  # 1/k for each of the k runners placed j (dead heats), else 0
+    weight: float
+
+
+def order_stages(race_id: np.ndarray, pos_num: np.ndarray, weights: tuple[float, ...]) -> list[OrderStage]:
+    """Stages 2..len(weights): a race takes part in stage j when a runner is placed j and at least
+    two runners were not placed before j (non-finishers count as unplaced: beaten by every finisher)."""
+    race_id = np.asarray(race_id)
+    pos = np.asarray(pos_num, dtype=float)  # NaN: did not finish
+    stages = []
+    for place, weight in enumerate(weights[1:], start=2):
+        rows = np.flatnonzero(~(pos < place))
+        placed = (pos[rows] == place).astype(float)
+        groups = RaceGroups.of(race_id[rows])
+        usable = groups.broadcast((groups.sum(placed) > 0) & (groups.sizes >= 2))
+        rows, placed = rows[usable], placed[usable]
+        if rows.size == 0 or weight <= 0:
+            continue
+        groups = RaceGroups.of(race_id[rows])
+        stages.append(OrderStage(rows, groups, placed / groups.broadcast(groups.sum(placed)), float(weight)))
+    return stages
 
 
 def _params(config: TrainConfig, objective: _RaceObjective) -> dict:
@@ -127,6 +173,11 @@ def _dataset(x: pd.DataFrame, label: np.ndarray, categorical: list[str], config:
     )
 
 
+def _objective(config: TrainConfig) -> _RaceObjective:
+    weights = config.order_weights if config.objective == "conditional_logit" else (1.0,)
+    return _RaceObjective(config.objective, weights)
+
+
 def _label(config: TrainConfig, win_share: np.ndarray) -> np.ndarray:
     return win_share if config.objective == "conditional_logit" else (win_share > 0).astype(float)
 
@@ -138,15 +189,18 @@ def cross_validate(
     win_share: np.ndarray,
     categorical: list[str],
     config: TrainConfig,
+    pos_num: np.ndarray | None = None,
 ) -> CrossValidation:
     full = _dataset(x, _label(config, win_share), categorical, config)
     oof = np.full(len(x), np.nan)
     result = CrossValidation(oof)
     for train_rows, valid_rows in forward_folds(race_date, config.n_folds):
-        objective = _RaceObjective(config.objective)
+        objective = _objective(config)
         train_set = full.subset(train_rows.tolist())
         valid_set = full.subset(valid_rows.tolist())
-        objective.register(train_set, race_id[train_rows], win_share[train_rows])
+        objective.register(
+            train_set, race_id[train_rows], win_share[train_rows], None if pos_num is None else pos_num[train_rows]
+        )
         objective.register(valid_set, race_id[valid_rows], win_share[valid_rows])
         booster = lgb.train(
             _params(config, objective),
@@ -177,10 +231,11 @@ def fit_final(
     categorical: list[str],
     config: TrainConfig,
     rounds: int,
+    pos_num: np.ndarray | None = None,
 ) -> lgb.Booster:
-    objective = _RaceObjective(config.objective)
+    objective = _objective(config)
     train_set = _dataset(x, _label(config, win_share), categorical, config)
-    objective.register(train_set, race_id, win_share)
+    objective.register(train_set, race_id, win_share, pos_num)
     return lgb.train(_params(config, objective), train_set, num_boost_round=max(1, rounds))
 
 

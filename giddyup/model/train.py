@@ -1,10 +1,11 @@
 """Fitting the whole win model on a FeatureSet, and scoring it on a time-ordered holdout.
 
 fit_win_model: LightGBM with forward-chaining CV → out-of-fold raw scores → race softmax →
-isotonic calibration fitted on the out-of-fold rows only → Benter combiner fitted on the same
-out-of-fold rows → place exponents fitted on out-of-fold p_win → final booster on every row
-with the CV's number of rounds. train_with_holdout keeps the latest race days out of all of that
-and scores them, which is what `giddyup train` logs and what promotion compares.
+isotonic calibration fitted on the out-of-fold rows only → Benter combiner (with its
+versus-market covariates, combine.py) fitted on the same out-of-fold rows → place exponents
+fitted on out-of-fold p_win → final booster on every row with the CV's number of rounds.
+train_with_holdout keeps the latest race days out of all of that and scores them, which is what
+`giddyup train` logs and what promotion compares.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from giddyup.features.contract import FeatureSet, feature_list_hash
 from giddyup.model import lgbm
 from giddyup.model.bundle import ModelBundle
 from giddyup.model.calibration import IDENTITY, IsotonicCalibrator, fit_isotonic
-from giddyup.model.combine import combine_with_market, fit_combiner, model_only
+from giddyup.model.combine import combine_with_market, fit_combiner, model_only, vs_market_logit
 from giddyup.model.market import choose_price_column, market_probability, overround
 from giddyup.model.params import TrainConfig
 from giddyup.model.place import fit_place_model
@@ -60,14 +61,17 @@ def fit_win_model(features: FeatureSet, config: TrainConfig, *, price_column: st
     categorical = [c for c in features.categorical_columns if c in features.feature_columns]
     x = lgbm.to_pandas_features(frame, features.feature_columns, categorical)
 
-    cv = lgbm.cross_validate(x, race_id, race_date, win_share, categorical, config)
+    # Finishing positions feed the rank-ordered stages of the objective (NaN: did not finish).
+    pos_num = frame.get_column("pos_num").cast(pl.Float64).to_numpy()
+    cv = lgbm.cross_validate(x, race_id, race_date, win_share, categorical, config, pos_num)
     has_oof = np.isfinite(cv.oof_scores)
+    covariates = [c for c in config.vs_market_covariates if c in features.feature_columns]
     calibrator, combiner, oof = _fit_second_stage(
-        frame.filter(pl.Series(has_oof)), cv.oof_scores[has_oof], config, price_column
+        frame.filter(pl.Series(has_oof)), cv.oof_scores[has_oof], config, price_column, covariates
     )
 
     rounds = lgbm.final_rounds(cv, config)
-    booster = lgbm.fit_final(x, race_id, win_share, categorical, config, rounds)
+    booster = lgbm.fit_final(x, race_id, win_share, categorical, config, rounds, pos_num)
     bundle = ModelBundle(
         booster=booster,
         feature_columns=tuple(features.feature_columns),
@@ -91,10 +95,10 @@ def fit_win_model(features: FeatureSet, config: TrainConfig, *, price_column: st
 
 
 def _fit_second_stage(
-    oof: pl.DataFrame, oof_scores: np.ndarray, config: TrainConfig, price_column: str
+    oof: pl.DataFrame, oof_scores: np.ndarray, config: TrainConfig, price_column: str, covariates: list[str]
 ) -> tuple[IsotonicCalibrator, dict, pl.DataFrame]:
-    """Calibrator, combiner (with the place model) and the out-of-fold rows with their predictions,
-    all fitted on out-of-fold rows only."""
+    """Calibrator, combiner (with its versus-market covariates and the place model) and the
+    out-of-fold rows with their predictions, all fitted on out-of-fold rows only."""
     race_id = oof.get_column("race_id").to_numpy()
     win_share = oof.get_column("win_share").cast(pl.Float64).to_numpy()
     groups = RaceGroups.of(race_id)
@@ -102,11 +106,12 @@ def _fit_second_stage(
     calibrator = fit_isotonic(p_raw, win_share) if config.calibrate else IDENTITY
     p_model = calibrator.apply(groups, p_raw)
     p_market = market_probability(oof, price_column)
+    columns = {name: oof.get_column(name).cast(pl.Float64).to_numpy() for name in covariates}
     try:
-        combiner = fit_combiner(race_id, p_model, p_market, win_share, price_column=price_column)
+        combiner = fit_combiner(race_id, p_model, p_market, win_share, price_column=price_column, covariates=columns)
     except GiddyUpError:  # no out-of-fold race with a complete market
         combiner = model_only(price_column)
-    p_win = combine_with_market(race_id, p_model, p_market, combiner)
+    p_win = combine_with_market(race_id, p_model, p_market, combiner, vs_market_logit(columns, combiner, oof.height))
     combiner["place"] = fit_place_model(race_id, p_win, oof.get_column("pos_num").to_numpy())
     predictions = [("p_raw", p_raw), ("p_model", p_model), ("p_market", p_market), ("p_win", p_win)]
     return calibrator, combiner, oof.with_columns(pl.Series(name, values) for name, values in predictions)

@@ -49,6 +49,14 @@ class WinModel:
         p_model = self.bundle.p_model(frame) if frame.height else np.zeros(0)
         return frame.select("runner_id", "race_id").with_columns(pl.Series("p_model", p_model, dtype=pl.Float64))
 
+    def predict_vs_market_logit(self, features: FeatureSet) -> pl.DataFrame:
+        """runner_id, vs_market_logit: the combination stage's per-runner term from history
+        (giddyup.model.combine; 0 for a model without it). It goes with p_model into every
+        recombination with the market, so scoring publishes it with the signal."""
+        frame = self._frame(features)
+        logit = self.bundle.vs_market_logit(frame) if frame.height else np.zeros(0)
+        return frame.select("runner_id").with_columns(pl.Series("vs_market_logit", logit, dtype=pl.Float64))
+
     def explain(self, features: FeatureSet, top: int = 3) -> pl.DataFrame:
         """runner_id, contributions: [{feature, value, contribution}] — the `top` features moving the
         runner's score most relative to its rivals (LightGBM pred_contrib, raw-score units)."""

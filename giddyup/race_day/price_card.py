@@ -28,7 +28,8 @@ from giddyup.race_day.prices import add_market_probabilities
 P_FLOOR = 1e-9
 NORMALISED_WITHIN = 1e-12
 
-CombineFn = Callable[[np.ndarray, np.ndarray, np.ndarray, dict], np.ndarray]
+# (race_id, p_model, p_market, combiner, vs_market_logit=None) -> p_win
+CombineFn = Callable[..., np.ndarray]
 PlaceFn = Callable[..., np.ndarray]
 
 
@@ -170,13 +171,17 @@ def price_card(
     """Signal rows for every race of `card` that can be priced.
 
     `card` has CARD_COLUMNS (one row per declared runner; odds NULL where unpriced) and optionally
-    `drivers_json` (JSON text with `drivers` and `contributions`, from the model's explanation).
+    `drivers_json` (JSON text with `drivers` and `contributions`, from the model's explanation) and
+    `vs_market_logit` (the combination stage's history term per runner; NULL counts as 0), which
+    is published with the signal for later recombinations.
     """
     missing = [c for c in CARD_COLUMNS if c not in card.columns]
     if missing:
         raise GiddyUpError(f"race card lacks column(s): {', '.join(missing)}")
     if "drivers_json" not in card.columns:
         card = card.with_columns(pl.lit(None, pl.String).alias("drivers_json"))
+    if "vs_market_logit" not in card.columns:
+        card = card.with_columns(pl.lit(None, pl.Float64).alias("vs_market_logit"))
     skipped = _skip_reasons(card)
     priced = card.filter(pl.col("odds").is_not_null() & ~pl.col("race_id").is_in(list(skipped))).sort(
         "race_id", "runner_id"
@@ -188,7 +193,10 @@ def price_card(
     race_ids = priced.get_column("race_id").to_numpy()
     p_model = _normalised(priced.get_column("p_model").to_numpy(), race_ids, "p_model")
     p_market = priced.get_column("p_market").to_numpy()
-    combined = np.asarray(market.combine(race_ids, p_model, p_market, market.combiner), dtype=float)
+    logit = priced.get_column("vs_market_logit").cast(pl.Float64).fill_nan(None)
+    combined = np.asarray(
+        market.combine(race_ids, p_model, p_market, market.combiner, logit.fill_null(0.0).to_numpy()), dtype=float
+    )
     p_win = _normalised(combined, race_ids, "p_win")
 
     terms = [
@@ -241,6 +249,7 @@ def price_card(
             "race_date": priced.get_column("race_date"),
             "p_model": p_model,
             "p_market": p_market,
+            "vs_market_logit": logit,
         }
     )
     extras = priced.select("race_id", "runner_id", "overround", "volume")

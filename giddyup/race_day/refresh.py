@@ -1,10 +1,11 @@
 """Intraday repricing: the due races get new signal rows at the run's instant, then paper bets.
 
-No model call and no feature rebuild: p_model comes from each runner's latest signal of the
-race's model (as_of ≤ the instant) and the combination coefficients from the model's row in
-modeling.models (combiner_json). Prices, p_market, p_win, p_place, edges and stakes are
-recomputed from the prices seen at the instant (recorded as snapshots); the morning's drivers
-are kept in reasons_json and the market line is rewritten.
+No model call and no feature rebuild: p_model (and the combination stage's history term
+vs_market_logit) come from each runner's latest signal of the race's model (as_of ≤ the instant)
+and the combination coefficients from the model's row in modeling.models (combiner_json).
+Prices, p_market, p_win, p_place, edges and stakes are recomputed from the prices seen at the
+instant (recorded as snapshots); the morning's drivers are kept in reasons_json and the market
+line is rewritten.
 
 Stored p_model values are normalised over the runners priced when they were published. When a
 runner comes back after being dropped (no price for a while), its last p_model is on another
@@ -74,7 +75,8 @@ WITH latest AS (
     WHERE race_id = ANY(%(races)s) AND as_of <= %(at)s
     ORDER BY race_id, as_of DESC, model_id DESC)
 SELECT DISTINCT ON (s.race_id, s.horse_id)
-       s.race_id, s.horse_id, s.model_id, s.as_of, s.p_model, s.reasons_json::text, s.as_of = l.as_of
+       s.race_id, s.horse_id, s.model_id, s.as_of, s.p_model, s.vs_market_logit, s.reasons_json::text,
+       s.as_of = l.as_of
 FROM modeling.signals s JOIN latest l ON l.race_id = s.race_id AND l.model_id = s.model_id
 WHERE s.as_of <= %(at)s
 ORDER BY s.race_id, s.horse_id, s.as_of DESC
@@ -83,7 +85,7 @@ ORDER BY s.race_id, s.horse_id, s.as_of DESC
 
 def read_morning_model(conn: psycopg.Connection, race_ids: list[int], at: dt.datetime) -> pl.DataFrame:
     """Per runner (race_id, horse_id): model_id, p_model on the scale of the race's latest signal
-    set, and the drivers of its latest reasons_json."""
+    set, its vs_market_logit, and the drivers of its latest reasons_json."""
     import polars as pl
 
     rows = conn.execute(_MORNING_SQL, {"races": race_ids, "at": at}).fetchall()
@@ -95,6 +97,7 @@ def read_morning_model(conn: psycopg.Connection, race_ids: list[int], at: dt.dat
             "model_id": pl.Int64,
             "as_of": pl.Datetime("us", "UTC"),
             "p_model": pl.Float64,
+            "vs_market_logit": pl.Float64,
             "drivers_json": pl.String,
             "in_latest": pl.Boolean,
         },

@@ -126,6 +126,14 @@ def _model_frames(model: WinModel, features: FeatureSet) -> tuple[pl.DataFrame, 
     p_model = model.predict_p_model(features).select(
         pl.col("runner_id").cast(pl.Int64), pl.col("p_model").cast(pl.Float64)
     )
+    # The combination stage's history term (giddyup.model.combine), for models that have one; a
+    # stand-in model without it is combined as Benter's two-covariate stage (the term counts as 0).
+    history_term = getattr(model, "predict_vs_market_logit", None)
+    if history_term is not None:
+        logit = history_term(features).select(
+            pl.col("runner_id").cast(pl.Int64), pl.col("vs_market_logit").cast(pl.Float64)
+        )
+        p_model = p_model.join(logit, on="runner_id", how="left")
     explained = model.explain(features, top=3)
     drivers = pl.DataFrame(
         {
