@@ -79,6 +79,7 @@ def make_batch(n_rows: int, as_of: dt.datetime, model_id: int, seed: int, first_
             "race_date": [as_of.date()] * n_rows,
             "p_model": p_win,
             "p_market": p_win,
+            "vs_market_logit": rng.normal(0.0, 0.1, n_rows),
         },
         schema={name: dtype for name, (dtype, _) in SIGNAL_COLUMNS.items()},
     )
