@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable
-from giddyup_tasks import RUN_INSTANT, SCHEDULE_TZ, giddyup_task
+from giddyup_tasks import RUN_INSTANT, SCHEDULE_TZ, TEMPLATE_MACROS, giddyup_task
 
 with DAG(
     dag_id="giddyup_intraday_refresh",
@@ -39,5 +39,6 @@ with DAG(
     },
     tags=["giddyup", "scoring", "intraday"],
     doc_md=__doc__,
+    user_defined_macros=TEMPLATE_MACROS,
 ) as dag:
     refresh = giddyup_task("refresh", ["refresh", "--at", RUN_INSTANT])

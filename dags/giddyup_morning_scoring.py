@@ -25,7 +25,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable
-from giddyup_tasks import RUN_DATE, RUN_INSTANT, SCHEDULE_TZ, giddyup_task
+from giddyup_tasks import RUN_DATE, RUN_INSTANT, SCHEDULE_TZ, TEMPLATE_MACROS, giddyup_task
 
 with DAG(
     dag_id="giddyup_morning_scoring",
@@ -42,6 +42,7 @@ with DAG(
     },
     tags=["giddyup", "scoring", "monitoring"],
     doc_md=__doc__,
+    user_defined_macros=TEMPLATE_MACROS,
 ) as dag:
     score = giddyup_task("score", ["score", "--date", RUN_DATE, "--as-of", RUN_INSTANT])
     drift = giddyup_task("drift", ["drift", "--date", RUN_DATE])

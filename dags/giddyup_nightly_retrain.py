@@ -25,7 +25,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable
-from giddyup_tasks import RUN_DATE, SCHEDULE_TZ, artifacts_dir, giddyup_task
+from giddyup_tasks import RUN_DATE, SCHEDULE_TZ, TEMPLATE_MACROS, artifacts_dir, giddyup_task
 
 with DAG(
     dag_id="giddyup_nightly_retrain",
@@ -42,6 +42,7 @@ with DAG(
     },
     tags=["giddyup", "training"],
     doc_md=__doc__,
+    user_defined_macros=TEMPLATE_MACROS,
 ) as dag:
     features = giddyup_task(
         "features",

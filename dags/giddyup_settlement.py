@@ -24,7 +24,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG, MultipleCronTriggerTimetable
-from giddyup_tasks import RUN_DATE, SCHEDULE_TZ, artifacts_dir, giddyup_task
+from giddyup_tasks import RUN_DATE, SCHEDULE_TZ, TEMPLATE_MACROS, artifacts_dir, giddyup_task
 
 with DAG(
     dag_id="giddyup_settlement",
@@ -42,6 +42,7 @@ with DAG(
     },
     tags=["giddyup", "settlement", "reporting"],
     doc_md=__doc__,
+    user_defined_macros=TEMPLATE_MACROS,
 ) as dag:
     settle = giddyup_task("settle", ["settle", "--date", RUN_DATE])
     report = giddyup_task(

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+import pendulum
 from airflow.providers.docker.operators.docker import DockerOperator
 from airflow.sdk import BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
@@ -27,10 +28,24 @@ from airflow.sdk.log import mask_secret
 from docker.types import Mount
 
 SCHEDULE_TZ = "Europe/Madrid"
-# The Madrid calendar date of the run's logical instant (the day a daily DAG is for).
-RUN_DATE = "{{ logical_date.in_timezone('Europe/Madrid').strftime('%Y-%m-%d') }}"
-# The run's logical instant in UTC (ISO 8601), for commands keyed by an instant.
-RUN_INSTANT = "{{ ts }}"
+_INSTANT = "giddyup_run_instant(logical_date | default(none), dag_run | default(none))"
+# The Madrid calendar date of the run's instant (the day a daily DAG is for).
+RUN_DATE = "{{ " + _INSTANT + ".in_timezone('Europe/Madrid').strftime('%Y-%m-%d') }}"
+# The run's instant in UTC (ISO 8601), for commands keyed by an instant.
+RUN_INSTANT = "{{ " + _INSTANT + ".isoformat() }}"
+
+
+def run_instant(logical_date, dag_run):
+    """The instant a run is for, in UTC: its logical date, or, for a run triggered without one
+    (Airflow 3 allows that from the UI and the API), the moment it was triggered for (run_after)."""
+    instant = logical_date if logical_date is not None else getattr(dag_run, "run_after", None)
+    if instant is None:
+        raise AirflowException("this run has neither a logical date nor a run_after instant to work on")
+    return pendulum.instance(instant).in_timezone("UTC")
+
+
+# Every GiddyUp DAG passes these as `user_defined_macros`; RUN_DATE and RUN_INSTANT use them.
+TEMPLATE_MACROS = {"giddyup_run_instant": run_instant}
 
 DB_CONN_ID = "giddyup_db"
 MLFLOW_CONN_ID = "giddyup_mlflow"

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -106,16 +107,21 @@ def test_local_runner_builds_local_tasks(airflow, monkeypatch) -> None:
         assert all(isinstance(task, GiddyUpLocalOperator) for task in dag.tasks), dag.dag_id
 
 
-def render_commands(dag, instant: dt.datetime) -> dict[str, list[str]]:
-    """Render each task's `command` the way Airflow does, from the run's logical instant."""
+def render_commands(dag, instant: dt.datetime, *, logical: bool = True) -> dict[str, list[str]]:
+    """Render each task's `command` the way Airflow does: from the run's logical instant, or, with
+    logical=False, for a run triggered without a logical date (the worker's context then has no
+    logical_date, ts or ds; only the dag run's run_after)."""
     import pendulum
 
-    logical = pendulum.instance(instant).in_timezone("UTC")
+    when = pendulum.instance(instant).in_timezone("UTC")
+    dag_run = SimpleNamespace(run_after=instant, logical_date=when if logical else None)
+    context = {"dag_run": dag_run}
+    if logical:
+        context |= {"logical_date": when, "ts": when.isoformat(), "ds": when.strftime("%Y-%m-%d")}
     rendered = {}
     for task in dag.tasks:
         task = task.prepare_for_execution()  # a copy, like a worker's
-        context = {"logical_date": logical, "ts": logical.isoformat(), "ds": logical.strftime("%Y-%m-%d")}
-        task.render_template_fields(context)
+        task.render_template_fields(dict(context))
         rendered[task.task_id] = task.command
     return rendered
 
@@ -137,6 +143,19 @@ def test_docker_and_local_tasks_render_the_same_argv(airflow, monkeypatch, insta
         in_docker = render_commands(docker_dags[dag_id], instant)
         local = render_commands(local_dags[dag_id], instant)
         assert in_docker == local == expected_argv(dag_id, instant, artifacts), dag_id
+
+
+def test_a_run_triggered_without_a_logical_date_works_on_its_run_after_instant(airflow, monkeypatch) -> None:
+    # Airflow 3 lets a person trigger a DAG from the UI or API with no logical date; the tasks then
+    # work on the instant the run was triggered for, in Madrid time for the date.
+    artifacts = "/data/artifacts"
+    monkeypatch.setenv("GIDDYUP_ARTIFACTS_DIR", artifacts)
+    triggered = dt.datetime(2026, 3, 28, 23, 30, tzinfo=UTC)  # already 29 March in Madrid
+    for runner in ("docker", "local"):
+        dags = load_dags(monkeypatch, runner)
+        for dag_id in DAG_IDS:
+            rendered = render_commands(dags[dag_id], triggered, logical=False)
+            assert rendered == expected_argv(dag_id, triggered, artifacts), (runner, dag_id)
 
 
 def next_runs(dag, earliest: dt.datetime, count: int) -> list[dt.datetime]:
