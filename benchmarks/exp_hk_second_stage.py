@@ -280,7 +280,7 @@ def residual_booster(fit: pl.DataFrame, ev: pl.DataFrame, meta: dict, offset_var
     dates = fit.get_column("race_date").to_numpy()
     best, gains = [], []
     for tr, va in lgbm.forward_folds(dates, 3):
-        sub_tr, sub_va = fit[tr], fit[va]
+        sub_tr = fit[tr]
         c = fit_linear(xf_lin[tr], sub_tr)
         _, curve = _train_booster(
             xf.iloc[tr], race_f[tr], yf[tr], xf_lin[tr] @ c, cat, 1500,
@@ -475,7 +475,7 @@ def main() -> None:
                 {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in results.items()},
                 indent=1,
                 default=str,
-            )  # fmt: skip
+            )
         )
 
 
