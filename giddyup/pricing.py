@@ -38,6 +38,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     from giddyup.config import Settings
@@ -49,11 +50,11 @@ NO_EW_PLACES = 3  # p_place counts the first three where a race has no each-way 
 _HANDICAP_WORDS = re.compile(r"\b(handicap|hcap|h'cap|hcp|nursery)\b", re.IGNORECASE)
 
 
-def _array(values: object) -> np.ndarray:
+def _array(values: ArrayLike) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
-def fair_odds(p: object) -> np.ndarray:
+def fair_odds(p: ArrayLike) -> np.ndarray:
     """1 / p, NaN where p is missing, not positive, or so high that 1 / p < 1.01."""
     p = _array(p)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -61,24 +62,24 @@ def fair_odds(p: object) -> np.ndarray:
     return np.where((p > 0) & (odds >= MIN_ODDS), odds, np.nan)
 
 
-def edge_win(p: object, odds: object) -> np.ndarray:
+def edge_win(p: ArrayLike, odds: ArrayLike) -> np.ndarray:
     """Expected profit per unit staked on a win bet at decimal `odds` (NaN without odds)."""
     return _array(p) * _array(odds) - 1.0
 
 
-def place_odds(odds: object, fraction: object) -> np.ndarray:
+def place_odds(odds: ArrayLike, fraction: ArrayLike) -> np.ndarray:
     """Odds of the place half of an each-way bet: 1 + (odds − 1) × fraction."""
     return 1.0 + (_array(odds) - 1.0) * _array(fraction)
 
 
-def edge_each_way(p_win: object, p_place: object, odds: object, fraction: object) -> np.ndarray:
+def edge_each_way(p_win: ArrayLike, p_place: ArrayLike, odds: ArrayLike, fraction: ArrayLike) -> np.ndarray:
     """Expected profit per unit of total outlay of an each-way bet (half win, half place)."""
     win_half = _array(p_win) * _array(odds) - 1.0
     place_half = _array(p_place) * place_odds(odds, fraction) - 1.0
     return 0.5 * win_half + 0.5 * place_half
 
 
-def kelly_fraction(p: object, odds: object) -> np.ndarray:
+def kelly_fraction(p: ArrayLike, odds: ArrayLike) -> np.ndarray:
     """(p × O − 1) / (O − 1), never below 0; NaN without odds (or at odds ≤ 1)."""
     p, odds = _array(p), _array(odds)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -158,10 +159,10 @@ def _scale_to_cap(stakes: np.ndarray, cap: float) -> np.ndarray:
 
 
 def allocate_stakes(
-    race_ids: object,
-    kelly: object,
-    edge: object,
-    stakeable: object,
+    race_ids: ArrayLike,
+    kelly: ArrayLike,
+    edge: ArrayLike,
+    stakeable: ArrayLike,
     rules: StakeRules,
     day_budget: float | None = None,
 ) -> np.ndarray:
@@ -171,17 +172,15 @@ def allocate_stakes(
     `day_budget` is what is left of max_per_day (default: all of it); the day cap scales every
     race given here together, so pass all of the day's open races.
     """
-    race_ids = np.asarray(race_ids)
-    kelly = np.nan_to_num(_array(kelly), nan=0.0)
-    edge = _array(edge)
-    stakeable = np.asarray(stakeable, dtype=bool)
-    wanted = stakeable & (edge > rules.min_edge) & (kelly > 0)
-    stakes = np.where(wanted, rules.kelly_multiplier * kelly * rules.bank_units, 0.0)
+    races = np.asarray(race_ids)
+    kelly_f = np.nan_to_num(_array(kelly), nan=0.0)
+    wanted = np.asarray(stakeable, dtype=bool) & (_array(edge) > rules.min_edge) & (kelly_f > 0)
+    stakes = np.where(wanted, rules.kelly_multiplier * kelly_f * rules.bank_units, 0.0)
     stakes = np.minimum(stakes, rules.max_per_bet)
     if stakes.size == 0:
         return stakes
-    order = np.argsort(race_ids, kind="stable")
-    sorted_ids = race_ids[order]
+    order = np.argsort(races, kind="stable")
+    sorted_ids = races[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
     race_totals = np.add.reduceat(stakes[order], starts)
     race_scale = np.where(race_totals > rules.max_per_race, rules.max_per_race / np.maximum(race_totals, 1e-300), 1.0)

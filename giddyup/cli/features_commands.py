@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -55,7 +56,8 @@ def build_command(
         frame.write_parquet(out / "features.parquet")
     stats.seconds["total"] = round(time.perf_counter() - started, 3)
     races = frame.get_column("race_id").n_unique()
-    first, last = frame.get_column("race_date").min(), frame.get_column("race_date").max()
+    first = cast(dt.date, frame.get_column("race_date").min())
+    last = cast(dt.date, frame.get_column("race_date").max())
     manifest = {
         "features": list(built.feature_columns),
         "categorical": list(built.categorical_columns),
@@ -65,7 +67,7 @@ def build_command(
         "rows": frame.height,
         "races": races,
         "window": {"since": since_date.isoformat() if since_date else None, "until": until_date.isoformat()},
-        "race_dates": {"first": first.isoformat(), "last": last.isoformat()},  # type: ignore[union-attr]
+        "race_dates": {"first": first.isoformat(), "last": last.isoformat()},
         "regions": regions,
         "region_rows": dict(frame.group_by("region").len().sort("region").iter_rows()),
         "read_path": stats.read_path,
@@ -76,7 +78,7 @@ def build_command(
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     console.print(
         f"features: {frame.height} starters in {races} races, {first} .. {last}, "
-        f"{len(built.feature_columns)} features (hash {manifest['feature_hash']})"
+        f"{len(built.feature_columns)} features (hash {built.feature_hash()})"
     )
     console.print(
         f"read {stats.rows_read} rows via {stats.read_path} in {stats.seconds.get('read', 0):.1f} s; "

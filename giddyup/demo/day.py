@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 from pydantic import SecretStr
@@ -67,11 +68,14 @@ def reset_artifacts(settings: Settings) -> None:
     folder.mkdir(parents=True)
 
 
+T = TypeVar("T")
+
+
 class Timer:
     def __init__(self, day: DemoDay) -> None:
         self.day = day
 
-    def __call__(self, name: str, work: Callable[[], object]) -> object:
+    def __call__(self, name: str, work: Callable[[], T]) -> T:
         started = time.perf_counter()
         try:
             return work()

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from giddyup.config import Settings
@@ -37,7 +37,7 @@ def run_demo(
             console=console,
         ) as progress:
 
-            def stage(description: str) -> int:
+            def stage(description: str) -> TaskID:
                 return progress.add_task(description, total=1, note="")
 
             progress.update(
@@ -77,7 +77,7 @@ def run_demo(
 
             day.reruns_unchanged = settle_unchanged(conn, settings, day) and unchanged
         day.timings["total"] = sum(day.timings.values())
-        print_summary(console, conn, settings, day, day.reruns_unchanged)
+        print_summary(console, conn, settings, day, bool(day.reruns_unchanged))
     return day
 
 

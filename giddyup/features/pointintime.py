@@ -51,7 +51,9 @@ def running_total(value: str | pl.Expr, by: Sequence[str]) -> pl.Expr:
     return (total - before_key).cast(pl.Float64) / FIXED_POINT
 
 
-def end_of_day_totals(frame: pl.DataFrame, by: Sequence[str], totals: Mapping[str, pl.Expr]) -> pl.DataFrame:
+def end_of_day_totals(
+    frame: pl.DataFrame | pl.LazyFrame, by: Sequence[str], totals: Mapping[str, pl.Expr]
+) -> pl.DataFrame:
     """Per key and day: running totals through the end of that day, sorted by (key, day)."""
     by = list(by)
     # Lazy, so only the columns the totals use are read out of `frame` (no copy of the rest).

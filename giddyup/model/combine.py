@@ -122,13 +122,14 @@ def fit_combiner(
     win_share,
     *,
     price_column: str,
-    covariates: Mapping[str, np.ndarray] | None = None,
+    covariates: Mapping[str, Sequence[float] | np.ndarray] | None = None,
 ) -> dict:
     """Fit a, b (and c_k for `covariates`, name -> values per runner) on races with a complete
     market and one resulted outcome; returns the combiner dict."""
     groups = RaceGroups.of(race_id)
     x, has_market = _log_inputs(groups, p_model, p_market)
-    names = list(covariates or {})
+    covariates = covariates or {}
+    names = list(covariates)
     if names:
         x = np.column_stack([x, covariate_matrix(covariates, names, groups.codes.size)])
     outcome = np.asarray(win_share, dtype=float)

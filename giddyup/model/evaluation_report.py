@@ -34,7 +34,7 @@ def calibration_figure(frame: pl.DataFrame, columns: dict[str, str], title: str 
     for label, column in columns.items():
         table = calibration_table(frame.get_column(column).to_numpy(), outcome)
         axes.plot(table["predicted"], table["observed"], marker="o", ms=3, label=label, color=COLOURS.get(label))
-        top = max(top, float(table["predicted"].max()), float(table["observed"].max()))
+        top = max(top, float(table["predicted"].to_numpy().max()), float(table["observed"].to_numpy().max()))
     axes.plot([0, top], [0, top], ls="--", lw=1, color="black", label="perfect")
     axes.set_xlabel("predicted win probability (bin mean)")
     axes.set_ylabel("observed win rate")

@@ -9,6 +9,8 @@ giddyup package installed, as it is in the task image.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import polars as pl
 
@@ -29,13 +31,13 @@ class PyfuncWinModel:
 
 
 def _load_pyfunc(data_path: str) -> PyfuncWinModel:
-    return PyfuncWinModel(ModelBundle.load(data_path))
+    return PyfuncWinModel(ModelBundle.load(Path(data_path)))
 
 
 def signature_example(bundle: ModelBundle, frame: pl.DataFrame, rows: int = 20) -> pd.DataFrame:
     """A small input example: race_id as integer, numeric features as float64, categoricals as text."""
     sample = frame.head(rows)
-    columns = {"race_id": sample.get_column("race_id").cast(pl.Int64).to_numpy()}
+    columns: dict[str, object] = {"race_id": sample.get_column("race_id").cast(pl.Int64).to_numpy()}
     for name in bundle.feature_columns:
         series = sample.get_column(name)
         columns[name] = (

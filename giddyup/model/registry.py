@@ -186,7 +186,9 @@ def sync_models_table(conn: psycopg.Connection, client, name: str) -> dict[str, 
 
     Returns version → model_id. Safe to run any number of times."""
     current = aliases(client, name)
-    existing = dict(conn.execute("SELECT version, model_id FROM modeling.models WHERE name = %s", (name,)).fetchall())
+    existing: dict[str, int] = dict(
+        conn.execute("SELECT version, model_id FROM modeling.models WHERE name = %s", (name,)).fetchall()
+    )
     ids: dict[str, int] = {}
     for version in version_numbers(client, name):
         if version in existing:

@@ -7,6 +7,8 @@ usable price for every starter. Used by the holdout metrics of `giddyup train` a
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import polars as pl
 
@@ -42,7 +44,7 @@ def probability_scores(frame: pl.DataFrame, prob: str) -> dict:
         "logloss": mean_logloss(table["p_winner"].to_numpy()),
         "ece": expected_calibration_error(p, won),
         "brier": float(np.mean((p - won) ** 2)),
-        "top_pick_strike_rate": float(top),
+        "top_pick_strike_rate": float(cast(float, top)),  # a Float64 mean
     }
 
 
@@ -67,6 +69,6 @@ def staking_profit(frame: pl.DataFrame, prob: str, price_column: str, min_edge: 
         "staked": staked,
         "profit": profit,
         "roi": profit / staked if staked else None,
-        "strike_rate": float(bets.get_column("won").cast(pl.Float64).mean()) if bets.height else None,
+        "strike_rate": float(cast(float, bets.get_column("won").cast(pl.Float64).mean())) if bets.height else None,
     }
     return summary, bets.select("race_date", "race_id", "runner_id", "edge", "profit", "cumulative_profit")

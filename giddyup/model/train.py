@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -200,7 +201,7 @@ def reference_sample(holdout: pl.DataFrame, feature_columns, rows: int, seed: in
     races = holdout.get_column("race_id").unique().sort()
     shuffled = races.sample(fraction=1.0, shuffle=True, seed=seed)
     sizes = holdout.group_by("race_id").len().join(pl.DataFrame({"race_id": shuffled}), on="race_id", how="right")
-    keep = sizes.filter(pl.col("len").cum_sum() <= max(rows, int(sizes.get_column("len").max() or 0)))
+    keep = sizes.filter(pl.col("len").cum_sum() <= max(rows, cast(int, sizes.get_column("len").max() or 0)))
     sample = holdout.join(keep.select("race_id"), on="race_id", how="semi")
     return sample.select(
         "race_id", "runner_id", "race_date", *feature_columns, "p_model", "p_win", "p_market", "overround"

@@ -527,7 +527,7 @@ def _column_drift(
 ) -> ColumnDrift:
     missing_ref, missing_cur = float(ref.isna().mean()), float(cur.isna().mean())
     ref_value, cur_value = _describe(name, kind, ref, cur)
-    common = {
+    common: dict[str, Any] = {
         "column": name,
         "kind": kind,
         "missing_reference": missing_ref,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Any
 
 import polars as pl
 import psycopg
@@ -36,7 +37,7 @@ SOURCE_BOOKMAKER = "bookmaker"
 SOURCE_EXCHANGE_WAP = "exchange_wap"
 SOURCE_PRIORITY = (SOURCE_LIVE, SOURCE_BOOKMAKER, SOURCE_EXCHANGE_WAP)
 
-RUNNER_PRICE_SCHEMA = {
+RUNNER_PRICE_SCHEMA: dict[str, Any] = {
     "race_id": pl.Int64,
     "runner_id": pl.Int64,
     "horse_id": pl.Int64,

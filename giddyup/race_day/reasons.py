@@ -16,6 +16,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
+from typing import cast
 
 # Applied in order to the underscore name (before underscores become spaces).
 _PHRASES: tuple[tuple[str, str], ...] = (
@@ -110,17 +111,17 @@ def describe_contribution(feature: str, value: object, contribution: float) -> s
     return f"{' '.join(w for w in words if w)} ({contribution:+.2f})"
 
 
-def _entries(contributions: object) -> Iterable[tuple[str, object, float]]:
+def _entries(contributions: Iterable[object] | None) -> Iterable[tuple[str, object, float]]:
     """(feature, value, contribution) from dicts (Polars structs) or tuples."""
-    for item in contributions or []:  # type: ignore[union-attr]
+    for item in contributions or []:
         if isinstance(item, dict):
             yield str(item["feature"]), item.get("value"), float(item["contribution"])
         else:
-            feature, value, contribution = item
+            feature, value, contribution = cast(tuple[object, object, float], item)
             yield str(feature), value, float(contribution)
 
 
-def drivers_json(contributions: object) -> str:
+def drivers_json(contributions: Iterable[object] | None) -> str:
     """JSON text with `drivers` (sentences) and `contributions` (the figures behind them)."""
     entries = list(_entries(contributions))
     return json.dumps(

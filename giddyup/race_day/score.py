@@ -43,8 +43,12 @@ class WinModel(Protocol):
     name: str
     version: str
     model_id: int
-    feature_columns: tuple[str, ...]
-    combiner: dict
+
+    @property
+    def feature_columns(self) -> tuple[str, ...]: ...
+
+    @property
+    def combiner(self) -> dict: ...
 
     def predict_p_model(self, features: FeatureSet) -> pl.DataFrame: ...
 
@@ -258,7 +262,7 @@ def top_edges(
     if signals.height == 0:
         return pl.DataFrame()
     best = signals.filter(pl.col("edge_win").is_not_null()).sort("edge_win", descending=True).head(top)
-    names = dict(
+    names: dict[int, str] = dict(
         conn.execute(
             "SELECT horse_id, horse_name FROM racing.horses WHERE horse_id = ANY(%s)",
             (best.get_column("horse_id").to_list(),),

@@ -16,7 +16,7 @@ import psycopg
 
 from giddyup.config import Settings
 from giddyup.pricing import is_handicap
-from giddyup.race_day.payouts import Bet, RunnerResult, closing_line_value, commission_by_bet, legs_of
+from giddyup.race_day.payouts import Bet, Leg, RunnerResult, closing_line_value, commission_by_bet, legs_of
 from giddyup.race_day.prices import SOURCE_PRIORITY
 from giddyup.race_day.schedule import off_utc
 
@@ -154,7 +154,8 @@ def settle_bets(
     commission_rate: float,
 ) -> list[Settlement]:
     """Settle bets whose race has results (pure: the database work is around it)."""
-    legs, voids = [], set()
+    legs: list[tuple[Bet, Leg]] = []
+    voids: set[int] = set()
     for bet in bets:
         key = (bet.race_id, horse_of[bet.bet_id])
         result = results.get(key, RunnerResult(None, None, 1, 0, False))  # absent: a non-runner
@@ -170,13 +171,14 @@ def settle_bets(
     settlements = []
     for bet in bets:
         key = (bet.race_id, horse_of[bet.bet_id])
-        result = results.get(key)
+        found = results.get(key)
         if bet.bet_id in voids:
             settlements.append(
-                Settlement(bet.bet_id, "void", 0.0, 0.0, result.pos_raw if result else None, None, None, None, None)
+                Settlement(bet.bet_id, "void", 0.0, 0.0, found.pos_raw if found else None, None, None, None, None)
             )
             continue
-        assert result is not None
+        assert found is not None
+        result = found
         close, source = closing_odds(bet, closes.get(key, (None, None, None)), snapshots.get(key))
         paid = commission.get(bet.bet_id, 0.0)
         settlements.append(
@@ -241,7 +243,9 @@ def _offs(
 def _write(conn: psycopg.Connection, settlements: list[Settlement], settled_at: dt.datetime) -> int:
     if not settlements:
         return 0
-    fields = ("bet_id", "status", "pnl", "commission", "result_pos_raw", "dead_heat_ways")
-    fields += ("clv_close_odds", "close_odds_src", "clv")
+    fields = (
+        *("bet_id", "status", "pnl", "commission", "result_pos_raw", "dead_heat_ways"),
+        *("clv_close_odds", "close_odds_src", "clv"),
+    )
     columns = [[getattr(item, name) for item in settlements] for name in fields]
     return conn.execute(_UPDATE_SQL, (settled_at, *columns)).rowcount

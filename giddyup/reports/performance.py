@@ -17,6 +17,7 @@ import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import psycopg
@@ -32,7 +33,7 @@ WHERE r.race_date BETWEEN %(first)s AND %(last)s AND (%(source)s::text IS NULL O
 ORDER BY b.ts, b.bet_id
 """
 
-BET_SCHEMA = {
+BET_SCHEMA: dict[str, Any] = {
     "bet_id": pl.Int64,
     "ts": pl.Datetime("us", "UTC"),
     "race_date": pl.Date,
@@ -110,7 +111,7 @@ def _empty_summary() -> dict:
 
 def _plain(values: dict) -> dict:
     """JSON-safe: NaN (e.g. ROI of nothing staked) as None, floats rounded for stable files."""
-    out = {}
+    out: dict[str, object] = {}
     for key, value in values.items():
         if isinstance(value, float):
             out[key] = None if value != value else round(value, 10)
