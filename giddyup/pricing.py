@@ -8,9 +8,7 @@ Definitions (../shared/specs/modeling-schema.md):
 - Each-way terms (UK) from the number of runners expected to start and whether the race is a
   handicap: under 5 runners none; 5–7: 2 places at 1/4; 8+: 3 places at 1/5; handicaps of
   12–15 runners: 3 places at 1/4; handicaps of 16+: 4 places at 1/4.
-- A race is a handicap when its name (racing.races.race_name) says so: the words `handicap`,
-  `hcap`, `h'cap`, `hcp` or `nursery` (a nursery is a two-year-old handicap), any case. The
-  rating band is not used: classified and rated races have one without being handicaps.
+- Whether a race is a handicap: giddyup.race_rules.
 - p_place = the probability of finishing within the race's each-way places, or within the first
   three where the race has no each-way terms (fewer than 5 runners). fair_odds_place = 1 / p_place.
 - edge_ew: an each-way bet is two equal halves, one on the win at odds O, one on the place at
@@ -32,7 +30,6 @@ Definitions (../shared/specs/modeling-schema.md):
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -40,14 +37,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
+from giddyup.odds import MIN_ODDS
+
 if TYPE_CHECKING:
     from giddyup.config import Settings
 
-MIN_ODDS = 1.01  # the publisher and the tables refuse odds below this
 STAKE_STEP = 0.01  # stakes are whole hundredths of a unit
 NO_EW_PLACES = 3  # p_place counts the first three where a race has no each-way terms
-
-_HANDICAP_WORDS = re.compile(r"\b(handicap|hcap|h'cap|hcp|nursery)\b", re.IGNORECASE)
 
 
 def _array(values: ArrayLike) -> np.ndarray:
@@ -100,11 +96,6 @@ class EachWayTerms:
 
 QUARTER = Fraction(1, 4)
 FIFTH = Fraction(1, 5)
-
-
-def is_handicap(race_name: str | None) -> bool:
-    """Whether racing.races.race_name names a handicap (see the module docstring)."""
-    return bool(race_name) and _HANDICAP_WORDS.search(race_name) is not None  # type: ignore[arg-type]
 
 
 def each_way_terms(runners: int, handicap: bool) -> EachWayTerms | None:

@@ -17,6 +17,7 @@ import polars as pl
 import psycopg
 
 from giddyup.errors import ValidationError
+from giddyup.odds import MIN_ODDS
 
 KEY_COLUMNS = ("as_of", "race_id", "horse_id", "model_id")
 
@@ -50,7 +51,6 @@ REQUIRED_COLUMNS = ("as_of", "race_id", "horse_id", "model_id", "p_win")
 ODDS_COLUMNS = ("fair_odds_win", "fair_odds_place", "best_odds_win")
 PROBABILITY_COLUMNS = ("p_win", "p_place", "p_model", "p_market")
 SUM_TOLERANCE = 1e-6
-MIN_ODDS = 1.01
 
 
 @dataclass(frozen=True)

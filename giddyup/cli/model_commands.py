@@ -5,13 +5,13 @@ LightGBM, MLflow and Polars are imported inside the command functions (startup s
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from giddyup.cli.common import console, parse_date
+from giddyup.cli.common import console
+from giddyup.cli.options import RaceDate, parse_date
 from giddyup.errors import GiddyUpError
 
 model_app = typer.Typer(help="Registered win-model versions: list them, promote one.", no_args_is_help=True)
@@ -32,7 +32,7 @@ MarketPrice = Annotated[str, typer.Option("--market-price", help="Market price c
 
 
 def train_command(
-    as_of: Annotated[str, typer.Option("--as-of", help="Train on resulted races before this day (YYYY-MM-DD).")],
+    date: RaceDate,
     promote: Annotated[
         str, typer.Option("--promote", help="auto: promote if it beats production on the holdout; never.")
     ] = "auto",
@@ -40,29 +40,33 @@ def train_command(
     region: Region = None,
     market_price: MarketPrice = "auto",
 ) -> None:
-    """Train on races before --as-of; register in MLflow (alias challenger); gate promotion.
+    """Train the model for racing day --date on the races before it; register in MLflow (alias
+    challenger); gate promotion.
 
-    With --promote auto, alias production moves to the new version only when it beats the current
-    production version by log loss on the same holdout races (both figures are printed)."""
-    as_of_day = parse_date(as_of, "--as-of")
+    Reads the features `giddyup features build --date D` wrote under the artifacts folder when they
+    are there (the nightly retrain's hand-off), else builds them. With --promote auto, alias
+    production moves to the new version only when it beats the current production version by log
+    loss on the same holdout races (both figures are printed)."""
+    race_date = parse_date(date)
     since_day = parse_date(since, "--since") if since else None
     _choice(promote, PROMOTE_MODES, "--promote")
     _choice(market_price, MARKET_PRICES, "--market-price")
 
     from giddyup.config import get_settings
     from giddyup.db.connect import database_dsn
-    from giddyup.features.build import build_training_features
-    from giddyup.model.train_job import describe, train_and_register
+    from giddyup.model.train_job import describe, train_for_date
 
     settings = get_settings()
-    # Races of the as-of day itself may not have run yet when the nightly job starts.
-    until = as_of_day - dt.timedelta(days=1)
-    with console.status(f"building training features up to {until}"):
-        features = build_training_features(database_dsn(settings), until=until, since=since_day, regions=region)
-    console.print(f"training on {features.frame.height} runners, {len(features.feature_columns)} features")
     with console.status("training (cross-validation, calibration, combiner) and logging to MLflow"):
-        report = train_and_register(
-            features, as_of=as_of_day, settings=settings, promote=promote, price_column=market_price
+        report = train_for_date(
+            settings,
+            database_dsn(settings),
+            race_date,
+            promote=promote,
+            since=since_day,
+            regions=region,
+            price_column=market_price,
+            on_features=console.print,
         )
     for line in describe(report):
         console.print(line)
@@ -101,8 +105,9 @@ def evaluate_command(
     from giddyup.db.connect import database_dsn
     from giddyup.features.build import build_training_features
     from giddyup.features.contract import FeatureSet
-    from giddyup.model.evaluate import evaluate_feature_sets, sim_truth
+    from giddyup.model.evaluate import evaluate_feature_sets
     from giddyup.model.evaluation_report import write_html
+    from giddyup.sim.truth import truth_of_runners
 
     dsn = database_dsn(get_settings())
     with console.status("building features"):
@@ -124,7 +129,7 @@ def evaluate_command(
         "test_until": str(test_end),
         "region": ",".join(region) if region else None,
     }
-    truth = sim_truth(dsn, test.frame.get_column("runner_id"))
+    truth = truth_of_runners(dsn, test.frame.get_column("runner_id").to_list())
     with console.status("training and scoring"):
         result, figures = evaluate_feature_sets(
             train, test, market_price=market_price, min_edge=min_edge, truth=truth, window=window

@@ -121,19 +121,3 @@ def evaluate_feature_sets(
         "Feature importance": importance_figure(feature_importance(bundle)),
     }
     return result, figures
-
-
-def sim_truth(dsn: str, runner_ids: pl.Series) -> pl.DataFrame | None:
-    """runner_id, p_true from the simulator's oracle when this database holds a simulated world."""
-    import psycopg
-
-    from giddyup.sim.truth import sim_schema_exists, true_probabilities
-
-    with psycopg.connect(dsn) as conn:
-        if not sim_schema_exists(conn):
-            return None
-        races = conn.execute(
-            "SELECT DISTINCT race_id FROM sim.runner_truth WHERE runner_id = ANY(%s)", (runner_ids.to_list(),)
-        ).fetchall()
-        truth = true_probabilities(conn, [r[0] for r in races])
-    return truth.select("runner_id", "p_true") if truth.height else None

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import psycopg
 
+from giddyup.artifacts import CHALLENGER_ALIAS as CHALLENGER
+from giddyup.artifacts import MODEL_ROW_ARTIFACT
+from giddyup.artifacts import PRODUCTION_ALIAS as PRODUCTION
 from giddyup.config import Settings, get_settings
 from giddyup.errors import GiddyUpError
 
-PRODUCTION = "production"
-CHALLENGER = "challenger"
-MODEL_ROW_ARTIFACT = "registry/model_row.json"
-REFERENCE_ARTIFACT = "reference/reference.parquet"
 _STAGE_BY_ALIAS = {PRODUCTION: "production", CHALLENGER: "staging"}
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from giddyup.artifacts import PRODUCTION_ALIAS
 from giddyup.config import Settings, get_settings
 from giddyup.errors import GiddyUpError
 from giddyup.features.contract import FeatureSet
@@ -69,7 +70,7 @@ def load_production_model(settings: Settings | None = None) -> WinModel:
 
     settings = settings or get_settings()
     client = registry.configure_mlflow(settings)
-    version = registry.aliases(client, settings.model_name).get(registry.PRODUCTION)
+    version = registry.aliases(client, settings.model_name).get(PRODUCTION_ALIAS)
     if version is None:
         raise GiddyUpError(
             f"model {settings.model_name} has no version with alias production; run `giddyup train --promote auto` "

@@ -159,7 +159,7 @@ def reasons_json(drivers_json: str | None, sentence: str) -> str:
 def price_card(
     card: pl.DataFrame,
     *,
-    as_of: dt.datetime,
+    at: dt.datetime,
     model_id: int,
     market: MarketModel,
     rules: pricing.StakeRules,
@@ -227,7 +227,7 @@ def price_card(
     ]
     signals = pl.DataFrame(
         {
-            "as_of": pl.Series([as_of] * priced.height, dtype=pl.Datetime("us", "UTC")),
+            "as_of": pl.Series([at] * priced.height, dtype=pl.Datetime("us", "UTC")),
             "race_id": race_ids,
             "horse_id": priced.get_column("horse_id"),
             "model_id": pl.Series([model_id] * priced.height, dtype=pl.Int64),

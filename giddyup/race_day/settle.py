@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import psycopg
 
 from giddyup.config import Settings
-from giddyup.pricing import is_handicap
+from giddyup.odds import PRICE_SOURCES
 from giddyup.race_day.payouts import Bet, Leg, RunnerResult, closing_line_value, commission_by_bet, legs_of
-from giddyup.race_day.prices import SOURCE_PRIORITY
-from giddyup.race_day.schedule import off_utc
+from giddyup.race_rules import is_handicap
+from giddyup.timeutil import off_instant
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def _last_snapshots(
 ) -> dict[tuple[int, int], float]:
     if not offs:
         return {}
-    rows = conn.execute(_LAST_SNAPSHOT_SQL, (list(offs), list(offs.values()), list(SOURCE_PRIORITY))).fetchall()
+    rows = conn.execute(_LAST_SNAPSHOT_SQL, (list(offs), list(offs.values()), list(PRICE_SOURCES))).fetchall()
     return {(race_id, horse_id): price for race_id, horse_id, price in rows}
 
 
@@ -237,7 +237,7 @@ def _offs(
         "SELECT race_id, off_time FROM racing.races WHERE race_date = %s AND race_id = ANY(%s) AND off_time IS NOT NULL",
         (race_date, race_ids),
     ).fetchall()
-    return {race_id: off_utc(race_date, off_time, settings.race_zone) for race_id, off_time in rows}
+    return {race_id: off_instant(race_date, off_time, settings.race_zone) for race_id, off_time in rows}
 
 
 def _write(conn: psycopg.Connection, settlements: list[Settlement], settled_at: dt.datetime) -> int:

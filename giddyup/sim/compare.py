@@ -11,7 +11,8 @@ import polars as pl
 import psycopg
 
 from giddyup.errors import GiddyUpError
-from giddyup.metrics import implied_probability, mcfadden_r2, winner_table
+from giddyup.metrics import mcfadden_r2, winner_table
+from giddyup.odds import implied_probability
 
 REAL_BETFAIR_CSV = (
     Path(__file__).resolve().parents[2].parent / "shared/data/betfair/betfair_ukie_ratedprice_vs_bsp_2026H1.csv"

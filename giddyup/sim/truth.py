@@ -202,3 +202,16 @@ def true_probabilities(
         "p_true": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def truth_of_runners(dsn: str, runner_ids: Sequence[int]) -> pl.DataFrame | None:
+    """runner_id, p_true of the given runners' races when this database holds a simulated world
+    (None otherwise): the oracle beside an evaluation or a backtest."""
+    with psycopg.connect(dsn) as conn:
+        if not sim_schema_exists(conn):
+            return None
+        races = conn.execute(
+            "SELECT DISTINCT race_id FROM sim.runner_truth WHERE runner_id = ANY(%s)", (list(runner_ids),)
+        ).fetchall()
+        truth = true_probabilities(conn, [r[0] for r in races])
+    return truth.select("runner_id", "p_true") if truth.height else None
