@@ -60,6 +60,16 @@ def aliases(client, name: str) -> dict[str, str]:
         return {}
 
 
+def search_versions(client, name: str) -> list:
+    """Every registered version of a model ([] when it is not registered yet)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return list(client.search_model_versions(f"name='{name}'"))
+    except MlflowException:
+        return []
+
+
 def stage_of(version: str, current_aliases: dict[str, str]) -> str:
     held = {alias for alias, v in current_aliases.items() if v == str(version)}
     for alias in (PRODUCTION, CHALLENGER):

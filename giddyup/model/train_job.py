@@ -40,6 +40,8 @@ from giddyup.model.train import TrainOutcome, reference_sample, train_with_holdo
 
 log = logging.getLogger(__name__)
 
+RACE_DATE_TAG = "giddyup.race_date"  # on a model version: the racing day it was trained for
+
 
 @dataclass
 class TrainReport:
@@ -194,6 +196,7 @@ def train_and_register(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             version = str(mlflow.register_model(model_uri, name).version)
+        client.set_model_version_tag(name, version, RACE_DATE_TAG, race_date.isoformat())
         client.set_registered_model_alias(name, CHALLENGER_ALIAS, version)
         if promoted:
             client.set_registered_model_alias(name, PRODUCTION_ALIAS, version)
@@ -228,15 +231,22 @@ def train_for_date(
     price_column: str = "auto",
     config: TrainConfig | None = None,
     on_features: Callable[[str], None] | None = None,
+    reuse: bool = False,
 ) -> TrainReport:
     """`giddyup train --date D`: the model for racing day D, trained on the races before it.
 
     Reads the features `features build --date D` wrote to features/D under the artifacts folder
     when they are there (checking window and feature hash), else builds them (a person's run, or
-    one with --since/--region). `on_features` hears where the features came from."""
+    one with --since/--region). `on_features` hears where the features came from. With `reuse`, a
+    version already registered for D is returned instead of training another (a resumed backtest
+    must price its days with the model it had)."""
     from giddyup.features.build import build_training_features
     from giddyup.features.files import read_training_features
 
+    if reuse:
+        earlier = _trained_for(settings, race_date)
+        if earlier is not None:
+            return earlier
     until = race_date - dt.timedelta(days=1)  # races of the day itself may not have run yet
     folder = settings.artifacts.features_dir(race_date)
     features = read_training_features(folder, until) if since is None and not regions else None
@@ -247,6 +257,38 @@ def train_for_date(
         features = build_training_features(dsn, until=until, since=since, regions=regions)
     return train_and_register(
         features, race_date=race_date, settings=settings, promote=promote, price_column=price_column, config=config
+    )
+
+
+def _trained_for(settings: Settings, race_date: dt.date) -> TrainReport | None:
+    """The report of the version registered for `race_date`, if one was (tag giddyup.race_date)."""
+    from giddyup.db.connect import connection
+
+    client = registry.configure_mlflow(settings)
+    name = settings.model_name
+    versions = [v for v in registry.search_versions(client, name) if v.tags.get(RACE_DATE_TAG) == race_date.isoformat()]
+    if not versions:
+        return None
+    version = max(versions, key=lambda v: int(v.version))
+    current = registry.aliases(client, name)
+    with connection(settings) as db:
+        row = db.execute(
+            "SELECT model_id, metrics_json FROM modeling.models WHERE name = %s AND version = %s",
+            (name, str(version.version)),
+        ).fetchone()
+    if row is None:
+        return None
+    metrics = row[1] or {}
+    promotion = metrics.get("promotion") or {}
+    return TrainReport(
+        str(version.version),
+        version.run_id,
+        row[0],
+        metrics,
+        metrics.get("comparison"),
+        bool(promotion.get("promoted")),
+        "already trained for this day: " + str(promotion.get("reason", "")),
+        current.get(PRODUCTION_ALIAS),
     )
 
 
