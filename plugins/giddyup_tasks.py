@@ -168,24 +168,35 @@ class GiddyUpLocalOperator(BaseOperator):
             raise AirflowException(f"giddyup {self.command[0]} exited with code {code}")
 
 
+def _operator_settings() -> tuple[type[BaseOperator], dict]:
+    """The operator class of the configured runner and the settings every task of it shares."""
+    if task_runner() == "local":
+        return GiddyUpLocalOperator, {}
+    volume = os.environ.get("GIDDYUP_ARTIFACTS_VOLUME", "giddyup-artifacts")
+    return GiddyUpDockerOperator, {
+        "image": giddyup_image(),
+        "docker_url": os.environ.get("GIDDYUP_DOCKER_URL", "unix://var/run/docker.sock"),
+        "network_mode": os.environ.get("GIDDYUP_DOCKER_NETWORK") or None,
+        "auto_remove": "success",
+        "mount_tmp_dir": False,
+        "mounts": [Mount(target=container_artifacts_dir(), source=volume, type="volume")],
+        "environment": {ARTIFACTS_DIR_ENV: container_artifacts_dir()},  # templated: nothing secret here
+    }
+
+
 def giddyup_task(task_id: str, command: list[str], **overrides) -> BaseOperator:
     """One task running `giddyup *command` (items may be Jinja templates such as RUN_DATE)."""
     if not command or any(not isinstance(part, str) for part in command):
         raise ValueError("command must be a non-empty list of strings (the argv after `giddyup`)")
-    common = {"task_id": task_id, "command": list(command), "do_xcom_push": False, **overrides}
-    if task_runner() == "local":
-        return GiddyUpLocalOperator(**common)
-    volume = os.environ.get("GIDDYUP_ARTIFACTS_VOLUME", "giddyup-artifacts")
-    return GiddyUpDockerOperator(
-        image=giddyup_image(),
-        docker_url=os.environ.get("GIDDYUP_DOCKER_URL", "unix://var/run/docker.sock"),
-        network_mode=os.environ.get("GIDDYUP_DOCKER_NETWORK") or None,
-        auto_remove="success",
-        mount_tmp_dir=False,
-        mounts=[Mount(target=container_artifacts_dir(), source=volume, type="volume")],
-        environment={ARTIFACTS_DIR_ENV: container_artifacts_dir()},  # templated: nothing secret here
-        **common,
-    )
+    operator, shared = _operator_settings()
+    return operator(task_id=task_id, command=list(command), do_xcom_push=False, **shared, **overrides)
+
+
+def giddyup_mapped_task(task_id: str, commands, **overrides):
+    """One task per argv in `commands` (an XCom list of argv lists, made by an upstream task):
+    dynamic task mapping, each mapped instance a `giddyup` command like any other task."""
+    operator, shared = _operator_settings()
+    return operator.partial(task_id=task_id, do_xcom_push=False, **shared, **overrides).expand(command=commands)
 
 
 OWNER = "giddyup-modeling"

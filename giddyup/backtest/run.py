@@ -38,6 +38,7 @@ from giddyup.errors import GiddyUpError
 from giddyup.sim.replay import ReplayWorld
 
 DEFAULT_RETRAIN_EVERY_DAYS = 28
+MIN_HISTORY_DAYS = 28  # a model needs some history to train on
 
 
 @dataclass(frozen=True)
@@ -156,10 +157,10 @@ def run_backtest(
             f"the simulated world's resulted days run from {first_day} to {last_day}; "
             f"a backtest from {plan.first} to {plan.last} needs them all (make the world with enough days)"
         )
-    if plan.first - first_day < dt.timedelta(days=60):
+    if (plan.first - first_day).days < MIN_HISTORY_DAYS:
         raise GiddyUpError(
             f"a backtest from {plan.first} leaves the model {(plan.first - first_day).days} days of history "
-            f"(the world starts {first_day}); start the backtest at least 60 days into the world"
+            f"(the world starts {first_day}); start it at least {MIN_HISTORY_DAYS} days into the world"
         )
     settings = backtest_settings(base, plan)
     key = backtest_key(settings, plan, world)

@@ -36,6 +36,9 @@ def score_command(date: RaceDate, at: At = None) -> None:
     for reason, count in sorted(result.skipped_by_reason().items()):
         summary.add_row("  skipped", f"{count}: {reason}")
     summary.add_row("runners priced", str(result.runners_priced))
+    dropped = sum(len(horses) for horses in result.non_runners.values())
+    if dropped:
+        summary.add_row("non-runners dropped", f"{dropped} (no exchange price while the rest of the race trades)")
     if result.published is not None:
         p = result.published
         summary.add_row("signals", f"{p.inserted} inserted, {p.updated} updated, {p.unchanged} unchanged")
@@ -69,11 +72,19 @@ def refresh_command(at: At = None) -> None:
     )
     if result.skipped:
         line += f", {len(result.skipped)} skipped"
+    dropped = sum(len(horses) for horses in result.non_runners.values())
+    if dropped:
+        line += f", {dropped} non-runners dropped"
     if paper is not None and paper.races_decided:
         line += f"; paper: {len(paper.races_decided)} races decided, {paper.bets_placed} bets, {paper.staked:.2f} units"
     console.print(line)
     for race_id, reason in sorted(result.skipped.items()):
         console.print(f"  race_id {race_id} skipped: {reason}")
+    for race_id, horses in sorted(result.non_runners.items()):
+        console.print(
+            f"  race_id {race_id}: horse_id {', '.join(map(str, horses))} dropped as non-runners "
+            "(no exchange price while the rest of the race trades)"
+        )
 
 
 @bets_app.command("paper")

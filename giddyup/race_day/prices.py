@@ -9,7 +9,10 @@ Prices below 1.01 are ignored. Traded volume (for liquidity_ok) is the live tick
 else win_pre_vol, else win_morning_vol.
 
 A runner with no price from any source is treated as a non-runner (today's card keeps NULL prices
-for non-runners): it is dropped from its race before anything is normalised. A race left with no
+for non-runners), and so is a runner with no live exchange price while others of its race have one
+or only an old one, WITHDRAWN_AFTER behind the freshest price of its race (the exchange stops
+trading a withdrawn runner, while the card keeps its morning bookmaker and exchange prices all
+day): it is dropped from its race before anything is normalised, and counted. A race left with no
 priced runner is skipped ("no prices"), one left with a single runner is skipped ("one runner").
 
 Market probability = (1 / price) normalised over the race's priced runners; overround = Σ 1/price.
@@ -32,6 +35,9 @@ import psycopg
 
 from giddyup import odds
 from giddyup.odds import MIN_ODDS, SOURCE_BOOKMAKER, SOURCE_EXCHANGE_WAP, SOURCE_LIVE
+
+# A runner whose last exchange price is this far behind its race's freshest has stopped trading.
+WITHDRAWN_AFTER = dt.timedelta(minutes=30)
 
 RUNNER_PRICE_SCHEMA: dict[str, Any] = {
     "race_id": pl.Int64,
@@ -80,12 +86,19 @@ def read_runner_prices(
     return pl.DataFrame(rows, schema=RUNNER_PRICE_SCHEMA, orient="row")
 
 
-def choose_best_prices(prices: pl.DataFrame) -> pl.DataFrame:
-    """Adds odds (the best available price), odds_src and volume (see the module docstring)."""
-    live, bookmaker = odds.usable_odds_expr("live_back"), odds.usable_odds_expr("best_odds")
+def choose_best_prices(prices: pl.DataFrame, withdrawn_after: dt.timedelta = WITHDRAWN_AFTER) -> pl.DataFrame:
+    """Adds odds (the best available price), odds_src, volume and withdrawn (see the module
+    docstring); a withdrawn runner has no odds."""
+    fresh = pl.col("live_ts") >= pl.col("live_ts").max().over("race_id") - withdrawn_after
+    trading = odds.usable_odds_expr("live_back").is_not_null() & fresh.fill_null(False)
+    live = pl.when(trading).then(pl.col("live_back"))
+    bookmaker = odds.usable_odds_expr("best_odds")
     wap = pl.coalesce(odds.usable_odds_expr("win_ppwap"), odds.usable_odds_expr("win_morningwap"))
+    # The exchange stops trading a withdrawn runner; the card keeps its morning prices all day.
+    withdrawn = ~trading & trading.any().over("race_id")
     return prices.with_columns(
-        pl.coalesce(live, bookmaker, wap).alias("odds"),
+        pl.when(~withdrawn).then(pl.coalesce(live, bookmaker, wap)).alias("odds"),
+        withdrawn.alias("withdrawn"),
         pl.when(live.is_not_null())
         .then(pl.lit(SOURCE_LIVE))
         .when(bookmaker.is_not_null())

@@ -41,6 +41,8 @@ class PricingRun:
     skipped: dict[int, str] = field(default_factory=dict)  # race_id -> why it was not priced
     published: PublishResult | None = None
     snapshots_written: int = 0
+    # Runners dropped as withdrawn: no exchange price while the rest of their race trades.
+    non_runners: dict[int, list[int]] = field(default_factory=dict)  # race_id -> horse_ids
     signals: pl.DataFrame = field(default_factory=pl.DataFrame)
     extras: pl.DataFrame = field(default_factory=pl.DataFrame)
 
@@ -59,6 +61,14 @@ def price_races(
     at = card.at
     run = PricingRun()
     runners, run.snapshots_written = runner_prices(conn, races, at)
+    for race_id, horses in (
+        runners.filter(pl.col("withdrawn"))
+        .group_by("race_id")
+        .agg(pl.col("horse_id").sort())
+        .sort("race_id")
+        .iter_rows()
+    ):
+        run.non_runners[race_id] = horses
     for name, dtype in OPTIONAL_COLUMNS.items():
         if name not in p_model.columns:
             p_model = p_model.with_columns(pl.lit(None, dtype).alias(name))

@@ -51,6 +51,7 @@ class RefreshResult:
     skipped: dict[int, str] = field(default_factory=dict)
     published: PublishResult | None = None
     snapshots_written: int = 0
+    non_runners: dict[int, list[int]] = field(default_factory=dict)  # race_id -> horse_ids dropped as withdrawn
     paper: PaperResult | None = None
 
 
@@ -201,5 +202,6 @@ def _reprice(
     result.skipped.update(run.skipped)
     result.published = run.published
     result.snapshots_written = run.snapshots_written
+    result.non_runners = run.non_runners
     result.races_priced = run.races_priced
     result.runners_priced = run.runners_priced

@@ -68,6 +68,7 @@ class ScoreResult:
     skipped: dict[int, str] = field(default_factory=dict)
     published: PublishResult | None = None
     snapshots_written: int = 0
+    non_runners: dict[int, list[int]] = field(default_factory=dict)  # race_id -> horse_ids dropped as withdrawn
     top_edges: pl.DataFrame = field(default_factory=pl.DataFrame)
     runners_path: Path | None = None
 
@@ -180,6 +181,7 @@ def score_day(
         skipped=skipped,
         published=run.published,
         snapshots_written=run.snapshots_written,
+        non_runners=run.non_runners,
         top_edges=top_edges(conn, run.signals, on_card),
         runners_path=runners_path,
     )

@@ -24,6 +24,7 @@ from tests.support.airflow_env import (
     DAG_IDS,
     DAGS_DIR,
     MADRID,
+    SCHEDULED_DAG_IDS,
     SECRET_DSN,
     SECRET_PASSWORD,
     UTC,
@@ -92,13 +93,37 @@ def test_dags_and_plugins_take_only_standard_library_modules_from_giddyup() -> N
     assert "giddyup/__init__.py giddyup/artifacts.py giddyup/schedules.py /opt/airflow/plugins/giddyup/" in dockerfile
 
 
+# The one task that is not a giddyup command: the backtest's split of its window into chunks.
+PLAIN_PYTHON_TASKS = {("giddyup_backtest", "plan_chunks")}
+
+
+def task_settings(task) -> tuple[type, dict]:
+    """A task's operator class and arguments, mapped (dynamic task mapping) or not."""
+    if hasattr(task, "partial_kwargs"):  # a MappedOperator: its arguments before expansion
+        return task.operator_class, dict(task.partial_kwargs)
+    names = (
+        "image",
+        "auto_remove",
+        "mount_tmp_dir",
+        "retries",
+        "retry_delay",
+        "execution_timeout",
+        "entrypoint",
+        "environment",
+    )
+    return type(task), {name: getattr(task, name, None) for name in names}
+
+
 def test_every_dag_follows_the_policy(airflow, monkeypatch) -> None:
     from giddyup_tasks import GiddyUpDockerOperator
 
     monkeypatch.setenv("GIDDYUP_IMAGE", "registry.example/giddyup:1.2.3")
     for dag_id, dag in load_dags(monkeypatch, "docker").items():
-        timetables = getattr(dag.timetable, "timetables", [dag.timetable])
-        assert timetables and all(str(t.timezone) == "Europe/Madrid" for t in timetables), dag_id
+        if dag_id in SCHEDULED_DAG_IDS:
+            timetables = getattr(dag.timetable, "timetables", [dag.timetable])
+            assert timetables and all(str(t.timezone) == "Europe/Madrid" for t in timetables), dag_id
+        else:
+            assert type(dag.timetable).__name__ == "NullTimetable" and dag.params, dag_id  # by hand, with params
         # Airflow stores start_date in UTC; ours is midnight in Madrid, not midnight UTC.
         assert dag.start_date.tzinfo is not None
         assert dag.start_date.astimezone(MADRID).time() == dt.time(0), dag_id
@@ -109,20 +134,28 @@ def test_every_dag_follows_the_policy(airflow, monkeypatch) -> None:
         assert dag.owner == "giddyup-modeling"
         for task in dag.tasks:
             where = f"{dag_id}.{task.task_id}"
-            assert isinstance(task, GiddyUpDockerOperator), where
-            assert task.image == "registry.example/giddyup:1.2.3", where
-            assert task.auto_remove == "success" and task.mount_tmp_dir is False, where
-            assert task.retries >= 2 and task.retry_delay > dt.timedelta(0), where
-            assert task.execution_timeout is not None and task.execution_timeout <= dag.dagrun_timeout, where
-            assert task.entrypoint is None, where  # the image's ENTRYPOINT ["giddyup"] runs the command
-            assert "PG_DSN" not in json.dumps(task.environment), where
+            if (dag_id, task.task_id) in PLAIN_PYTHON_TASKS:
+                continue
+            operator, kwargs = task_settings(task)
+            retries = kwargs.get("retries", task.retries)
+            retry_delay = kwargs.get("retry_delay") or task.retry_delay
+            timeout = kwargs.get("execution_timeout") or task.execution_timeout
+            assert issubclass(operator, GiddyUpDockerOperator), where
+            assert kwargs["image"] == "registry.example/giddyup:1.2.3", where
+            assert kwargs["auto_remove"] == "success" and kwargs["mount_tmp_dir"] is False, where
+            assert retries >= 2 and retry_delay > dt.timedelta(0), where
+            assert timeout is not None and timeout <= dag.dagrun_timeout, where
+            assert kwargs.get("entrypoint") is None, where  # the image's ENTRYPOINT ["giddyup"] runs the command
+            assert "PG_DSN" not in json.dumps(kwargs["environment"]), where
 
 
 def test_local_runner_builds_local_tasks(airflow, monkeypatch) -> None:
     from giddyup_tasks import GiddyUpLocalOperator
 
     for dag in load_dags(monkeypatch, "local").values():
-        assert all(isinstance(task, GiddyUpLocalOperator) for task in dag.tasks), dag.dag_id
+        for task in dag.tasks:
+            if (dag.dag_id, task.task_id) not in PLAIN_PYTHON_TASKS:
+                assert issubclass(task_settings(task)[0], GiddyUpLocalOperator), (dag.dag_id, task.task_id)
 
 
 def render_commands(dag, instant: dt.datetime, *, logical: bool = True) -> dict[str, list[str]]:
@@ -157,7 +190,7 @@ def test_docker_and_local_tasks_render_the_same_argv(airflow, monkeypatch, insta
     monkeypatch.setenv("GIDDYUP_ARTIFACTS_DIR", artifacts)
     docker_dags = load_dags(monkeypatch, "docker")
     local_dags = load_dags(monkeypatch, "local")
-    for dag_id in DAG_IDS:
+    for dag_id in SCHEDULED_DAG_IDS:
         in_docker = render_commands(docker_dags[dag_id], instant)
         local = render_commands(local_dags[dag_id], instant)
         assert in_docker == local == expected_argv(dag_id, instant), dag_id
@@ -171,7 +204,7 @@ def test_a_run_triggered_without_a_logical_date_works_on_its_run_after_instant(a
     triggered = dt.datetime(2026, 3, 28, 23, 30, tzinfo=UTC)  # already 29 March in Madrid
     for runner in ("docker", "local"):
         dags = load_dags(monkeypatch, runner)
-        for dag_id in DAG_IDS:
+        for dag_id in SCHEDULED_DAG_IDS:
             rendered = render_commands(dags[dag_id], triggered, logical=False)
             assert rendered == expected_argv(dag_id, triggered), (runner, dag_id)
 
@@ -341,6 +374,19 @@ def test_dag_test_with_docker_runner_passes_argv_and_secrets_privately(airflow, 
             rendered = session.query(RenderedTaskInstanceFields).filter_by(dag_id=dag_id, run_id=run.run_id).all()
             assert {r.task_id: r.rendered_fields["command"] for r in rendered} == expected
             assert SECRET_PASSWORD not in json.dumps([r.rendered_fields for r in rendered], default=str)
+    # The backtest: a chunk per mapped task instance, then the report of the whole window.
+    FakeDockerDaemon.containers.clear()
+    run = dags["giddyup_backtest"].test(
+        run_conf={"date_from": "2026-05-01", "date_to": "2026-05-05", "retrain_every": 2}
+    )
+    assert run.state == "success"
+    commands = [c["command"] for c in FakeDockerDaemon.containers]
+    chunks = [["2026-05-01", "2026-05-02"], ["2026-05-03", "2026-05-04"], ["2026-05-05", "2026-05-05"]]
+    expected_chunks = [["backtest", "--from", a, "--to", b, "--retrain-every", "2"] for a, b in chunks]
+    report = ["backtest", "--from", "2026-05-01", "--to", "2026-05-05", "--retrain-every", "2", "--report-only"]
+    assert sorted(commands[:-1]) == expected_chunks and commands[-1] == report
+    assert all(c["environment"]["PG_DSN"] == SECRET_DSN for c in FakeDockerDaemon.containers)
+    created += len(FakeDockerDaemon.containers)
     assert len(FakeDockerDaemon.removed) == created  # auto_remove="success"
     logs = "".join(capfd.readouterr())  # dag.test() writes the task logs to the console
     assert "giddyup: done (fake daemon)" in logs

@@ -10,6 +10,7 @@ settlement run at 22:45. Each test asserts the rows its DAG wrote.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,3 +167,28 @@ def test_the_day_left_no_secret_in_airflow(dags, world) -> None:
         stored += [str(row.value) for row in session.query(XComModel).all()]
         stored += [str(row.data) for row in session.query(SerializedDagModel).all()]
     assert len(stored) > 4 and not any(SECRET_PASSWORD in text for text in stored)
+
+
+def test_backtest_replays_its_chunks_as_mapped_tasks_then_reports_the_window(dags, world, capfd) -> None:
+    """The hand-triggered backtest on the same world: two one-day chunks (each retraining on its
+    first day, in its own model name and store), then the report of both days."""
+    capfd.readouterr()
+    run = dags["giddyup_backtest"].test(
+        run_conf={"date_from": "2026-06-11", "date_to": "2026-06-12", "retrain_every": 1}
+    )
+    logs = "".join(capfd.readouterr())
+    assert run.state == "success", logs[-3000:]
+    days = query(world, "SELECT race_date, model_name FROM modeling.backtest_days ORDER BY race_date")
+    assert [(str(d), name) for d, name in days] == [
+        ("2026-06-11", "hrd_win_prob-backtest-2026-06-11"),
+        ("2026-06-12", "hrd_win_prob-backtest-2026-06-12"),
+    ]
+    [(bets, decided)] = query(
+        world,
+        """SELECT (SELECT count(*) FROM modeling.bets WHERE source = 'backtest'),
+                  (SELECT count(*) FROM modeling.paper_decisions WHERE source = 'backtest')""",
+    )
+    assert decided > 0
+    report = json.loads((world["artifacts"] / "backtests" / "2026-06-11_2026-06-12" / "backtest.json").read_text())
+    assert report["days"] == 2 and report["bets"] == bets and report["races_decided"] == decided
+    assert SECRET_PASSWORD not in logs

@@ -23,12 +23,13 @@ import pytest
 
 from tests.support.paths import DAGS_DIR, PLUGINS_DIR
 
-DAG_IDS = {
+SCHEDULED_DAG_IDS = {
     "giddyup_nightly_retrain",
     "giddyup_morning_scoring",
     "giddyup_intraday_refresh",
     "giddyup_settlement",
 }
+DAG_IDS = SCHEDULED_DAG_IDS | {"giddyup_backtest"}  # the backtest is triggered by hand, with params
 
 
 def airflow_environ(home: Path) -> dict[str, str]:

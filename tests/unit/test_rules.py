@@ -87,6 +87,8 @@ def test_the_schedules_the_dags_and_the_replay_share() -> None:
     assert schedules.run_instants(schedules.NIGHTLY_RETRAIN, spring) == []
     assert schedules.run_instants(schedules.MORNING_SCORING, spring) == [dt.datetime(2026, 3, 29, 6, 0, tzinfo=dt.UTC)]
     autumn = dt.date(2026, 10, 25)  # 02:30 happens twice: run once, at the first
-    assert schedules.run_instants(schedules.NIGHTLY_RETRAIN, autumn) == [dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC)]
+    assert schedules.run_instants(schedules.NIGHTLY_RETRAIN, autumn) == [
+        dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC)
+    ]
     with pytest.raises(ValueError, match="daily"):
         schedules.run_instants(("0 8 * * 1",), day)
