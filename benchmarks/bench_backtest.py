@@ -35,7 +35,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def giddyup(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "giddyup.cli.main", *args], env=env, cwd=REPO, text=True, capture_output=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "giddyup.cli.main", *args], env=env, cwd=REPO, text=True, capture_output=True
+    )
     if done.returncode != 0:
         sys.exit(f"giddyup {' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return done
@@ -99,7 +101,9 @@ def main() -> None:
     print(f"world: {timings.get('world', 0):.0f} s; backtest {args.days} days, {report['races']} races: "
           f"{timings['backtest']:.0f} s ({timings['backtest'] / 60:.1f} min; target 20 min for 90 days)")  # fmt: skip
     print(f"refresh runs {runs}, races repriced {repricings}")
-    print("where the time went (s): " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])))
+    print(
+        "where the time went (s): " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(steps.items(), key=lambda kv: -kv[1]))
+    )
 
     def show(key: str) -> str:
         value = report.get(key)
@@ -107,11 +111,17 @@ def main() -> None:
             return "[" + ", ".join(f"{v:+.4f}" for v in value) + "]"
         return f"{value:+.4f}" if isinstance(value, float) else str(value)
 
-    print(f"bets {report['bets']}, staked {report['staked']:.2f}, pnl {report['pnl']:+.2f}, ROI {show('roi')} {show('roi_ci')}")
-    print(f"mean CLV {show('clv_mean')} {show('clv_ci')} (target: ≥ 0, lower bound > −0.01); beat the close {show('beat_close_share')}")
+    print(
+        f"bets {report['bets']}, staked {report['staked']:.2f}, pnl {report['pnl']:+.2f}, ROI {show('roi')} {show('roi_ci')}"
+    )
+    print(
+        f"mean CLV {show('clv_mean')} {show('clv_ci')} (target: ≥ 0, lower bound > −0.01); beat the close {show('beat_close_share')}"
+    )
     print(f"true-EV ROI {show('true_ev_roi')} {show('true_ev_roi_ci')} (target: > 0, interval above 0); "
           f"true-EV profit {show('true_ev_profit')}")  # fmt: skip
-    print(f"oracle true-EV profit {show('oracle_true_ev_profit')}; captured {show('oracle_share_captured')} (target ≥ 0.25)")
+    print(
+        f"oracle true-EV profit {show('oracle_true_ev_profit')}; captured {show('oracle_share_captured')} (target ≥ 0.25)"
+    )
     print(f"report: {folder / 'backtest.html'}")
     if not args.keep:
         with psycopg.connect(conninfo.make_conninfo(server, dbname="postgres"), autocommit=True) as conn:
