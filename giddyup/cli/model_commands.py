@@ -186,7 +186,7 @@ def list_command() -> None:
         ).fetchall()
     current = registry.aliases(client, settings.model_name)
     if not rows:
-        console.print(f"model {settings.model_name} has no registered version; run `giddyup train --as-of DATE`")
+        console.print(f"model {settings.model_name} has no registered version; run `giddyup train --date DATE`")
         return
     table = Table(
         "version",

@@ -15,7 +15,16 @@ from giddyup.cli.options import At, FromDate, RaceDate, ToDate, date_window, ins
 bets_app = typer.Typer(help="Bets: the paper-trading step.", no_args_is_help=True)
 
 
-def score_command(date: RaceDate, at: At = None) -> None:
+def score_command(
+    date: RaceDate,
+    at: At = None,
+    model_version: str | None = typer.Option(
+        None,
+        "--model-version",
+        help="Price the day with this registered version and record it (default: the version that first "
+        "scored the day, else production).",
+    ),
+) -> None:
     """Morning scoring: price every declared runner of the day with the production model."""
     from rich.table import Table
 
@@ -27,7 +36,7 @@ def score_command(date: RaceDate, at: At = None) -> None:
     instant = instant_or_now(at)
     settings = get_settings()
     with connection(settings) as conn:
-        result = score_race_day(conn, settings, database_dsn(settings), race_date, instant)
+        result = score_race_day(conn, settings, database_dsn(settings), race_date, instant, model_version=model_version)
 
     summary = Table("", "", title=f"scoring {race_date} as of {instant.isoformat()}", show_header=False)
     summary.add_row("model", f"{result.model_name} v{result.model_version} (model_id {result.model_id})")

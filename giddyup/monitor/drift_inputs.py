@@ -118,7 +118,7 @@ def resolve_model_version(settings: Settings, client, name: str | None, version:
         if production is None:
             raise GiddyUpError(
                 f"no version of model {name} has alias {PRODUCTION_ALIAS} and the scored runners name no "
-                "model_version; train and promote one (`giddyup train --as-of D --promote auto`)"
+                "model_version; train and promote one (`giddyup train --date D --promote auto`)"
             )
         return ModelVersionRef(name, str(production.version), production.run_id, True)
     try:

@@ -38,6 +38,7 @@ from giddyup.monitor.drift_store import (
     upsert_drift_row,
     write_report_files,
 )
+from giddyup.scored_days import recorded_version
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,10 @@ def run_drift_job(
             f"{runners_path} lacks prediction columns {', '.join(missing)}; re-run `giddyup score --date {report_date}`"
         )
     client = mlflow_client(settings)
-    model = resolve_model_version(settings, client, *scored_model(runners, report_date))
+    name, version = scored_model(runners, report_date)
+    with connection(settings) as conn:  # the version that scored the day, as scoring recorded it
+        version = recorded_version(conn, report_date, name or settings.model_name) or version
+    model = resolve_model_version(settings, client, name, version)
     if not model.is_production:
         log.info("model version %s scored %s; alias production now points elsewhere", model.version, report_date)
     reference, listing = load_reference(settings, model)

@@ -252,12 +252,27 @@ def top_edges(
 
 
 def score_race_day(
-    conn: psycopg.Connection, settings: Settings, dsn: str, race_date: dt.date, at: dt.datetime
+    conn: psycopg.Connection,
+    settings: Settings,
+    dsn: str,
+    race_date: dt.date,
+    at: dt.datetime,
+    *,
+    model_version: str | None = None,
 ) -> ScoreResult:
-    """`giddyup score --date D --at T`: the production model and the day's features, then score_day."""
+    """`giddyup score --date D --at T [--model-version V]`: the day's model (giddyup.scored_days:
+    the version that first scored the day, else production, or V on purpose) and the day's
+    features, then score_day; the version is recorded with the signals."""
     from giddyup.features.build import build_race_day_features
-    from giddyup.model.win_model import load_production_model
+    from giddyup.model.win_model import load_model_version, load_production_model
+    from giddyup.scored_days import record_version, recorded_version
 
-    model = load_production_model(settings)
+    version = model_version or recorded_version(conn, race_date, settings.model_name)
+    model = load_model_version(settings, version) if version else load_production_model(settings)
     features = build_race_day_features(dsn, race_date=race_date)
-    return score_day(conn, race_date=race_date, at=at, model=model, features=features, settings=settings)
+    result = score_day(conn, race_date=race_date, at=at, model=model, features=features, settings=settings)
+    if result.runners_priced:
+        record_version(
+            conn, race_date, model.name, str(model.version), model.model_id, at, replace=model_version is not None
+        )
+    return result

@@ -195,3 +195,51 @@ def test_refreshing_only_at_the_minutes_with_work_writes_what_every_minute_write
         )
     assert outcome.refresh_runs == 12 * 60  # every minute from 11:00 to 22:59 Madrid
     assert fingerprint(backtested["dsn"], tables, where=where) == replayed
+
+
+def test_rescoring_a_day_after_a_promotion_uses_the_version_that_first_scored_it(backtested) -> None:
+    """Issue 12, finding 4: `score --date D` again after alias production moved rewrites the day
+    with the version that first scored it; `--model-version V` changes it on purpose, and the
+    record is what the drift report of the day reads (monitor/drift_job.py)."""
+    import mlflow
+
+    from giddyup.model import registry
+    from giddyup.race_day.score import score_race_day
+    from giddyup.scored_days import recorded_version
+
+    base = get_settings().model_copy(update={"artifacts_dir": Path(backtested["artifacts"])})
+    settings = backtest_settings(base, BacktestPlan(FIRST, LAST, 28, base.artifacts.backtest_dir(FIRST, LAST)))
+    day = FIRST - dt.timedelta(days=3)
+    at = dt.datetime.combine(day, dt.time(6, 0), tzinfo=dt.UTC)
+    signals = f"WHERE race_date = DATE '{day}'"
+    with psycopg.connect(backtested["dsn"]) as conn:
+        world = ReplayWorld.load(conn)
+        world.open_day(conn, day)
+        conn.commit()
+        try:
+            first = score_race_day(conn, settings, backtested["dsn"], day, at)
+            conn.commit()
+            assert recorded_version(conn, day, settings.model_name) == first.model_version == "1"
+            scored = fingerprint(backtested["dsn"], ("signals",), where=signals)
+            # Version 2 (the same model registered again) becomes production.
+            client = registry.configure_mlflow(settings)
+            source = client.get_model_version(settings.model_name, "1").source
+            mlflow.register_model(source, settings.model_name)
+            registry.promote(conn, client, settings.model_name, "2")
+            conn.commit()
+            again = score_race_day(conn, settings, backtested["dsn"], day, at)
+            conn.commit()
+            assert again.model_version == "1"
+            assert fingerprint(backtested["dsn"], ("signals",), where=signals) == scored
+            chosen = score_race_day(conn, settings, backtested["dsn"], day, at, model_version="2")
+            conn.commit()
+            assert chosen.model_version == "2" and recorded_version(conn, day, settings.model_name) == "2"
+            [(models,)] = conn.execute(
+                "SELECT array_agg(DISTINCT m.version ORDER BY m.version) FROM modeling.signals s "
+                "JOIN modeling.models m USING (model_id) WHERE s.race_date = %s",
+                (day,),
+            ).fetchall()
+            assert models == ["1", "2"]
+        finally:
+            world.close_day(conn, day)
+            conn.commit()
