@@ -251,10 +251,19 @@ def test_a_step_with_no_race_is_skipped_and_a_bad_window_refused(synthetic_walk)
         market_price="win_bsp",
     )
     assert [s["window"]["test_from"] for s in walked.result["steps"]] == ["2024-02-21"]
+    reason = "no race with one winner and a win_bsp price for every starter"
     assert walked.result["skipped_steps"] == [
-        {"test_from": "2024-03-02", "test_until": "2024-03-11", "reason": "no resulted race"},
-        {"test_from": "2024-03-12", "test_until": "2024-03-20", "reason": "no resulted race"},
+        {"test_from": "2024-03-02", "test_until": "2024-03-11", "reason": reason},
+        {"test_from": "2024-03-12", "test_until": "2024-03-20", "reason": reason},
     ]
+    with pytest.raises(GiddyUpError, match=r"^walk-forward step 2024-01-04\.\.2024-01-13: only 24 resulted races"):
+        walk_forward(
+            features,
+            train_until=D(2024, 1, 3),
+            test_from=D(2024, 1, 4),
+            test_until=D(2024, 1, 20),
+            cadence=Cadence("days", 10),
+        )
     with pytest.raises(GiddyUpError, match="need --train-until < --test-from"):
         walk_forward(
             features,

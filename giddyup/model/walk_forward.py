@@ -39,7 +39,7 @@ from giddyup.model.evaluate import (
 from giddyup.model.evaluation_report import calibration_figure, importance_figure, profit_figure
 from giddyup.model.market import choose_price_column
 from giddyup.model.params import TrainConfig
-from giddyup.model.scores import probability_scores
+from giddyup.model.scores import probability_scores, scored_races
 from giddyup.model.train import resulted_rows
 from giddyup.model.walk_steps import (
     CALENDAR_SEASON_MONTH,
@@ -98,24 +98,22 @@ def walk_forward(
     if cadence.kind == "season":
         season_month = season_start_month(features.frame.filter(in_test).get_column("region").unique().to_list())
     windows = step_windows(test_from, test_until, cadence, season_month)
-    test_days = resulted_rows(features.frame.filter(in_test)).get_column("race_date")
+    scorable_days = scored_races(resulted_rows(features.frame.filter(in_test)), price_column).get_column("race_date")
 
     steps: list[dict] = []
     skipped: list[dict] = []
     scored_steps: list[ScoredTest] = []
     for first, last in windows:
-        if not test_days.is_between(first, last).any():
-            skipped.append({"test_from": str(first), "test_until": str(last), "reason": "no resulted race"})
+        if not scorable_days.is_between(first, last).any():  # nothing to score: no model is fitted
+            reason = f"no race with one winner and a {price_column} price for every starter"
+            skipped.append({"test_from": str(first), "test_until": str(last), "reason": reason})
             continue
         train = _slice(features, day < first)
         test = _slice(features, day.is_between(first, last))
         try:
             done = fit_and_score(train, test, config=config, market_price=price_column, truth=truth)
         except GiddyUpError as exc:
-            if "no test race has one winner" not in str(exc):
-                raise GiddyUpError(f"step {first}..{last}: {exc}") from None
-            skipped.append({"test_from": str(first), "test_until": str(last), "reason": str(exc)})
-            continue
+            raise GiddyUpError(f"walk-forward step {first}..{last}: {exc}") from None
         scored_steps.append(done)
         step = _step_row(len(steps) + 1, first, last, done, config, season_month if cadence.kind == "season" else 0)
         steps.append(step)
