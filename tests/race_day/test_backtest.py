@@ -14,10 +14,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pydantic import SecretStr
 
 from giddyup.backtest import replay_day as replay_module
 from giddyup.backtest.run import BacktestPlan, backtest_settings, clear_day, run_backtest
-from giddyup.config import get_settings
+from giddyup.config import Settings, get_settings
 from giddyup.sim.replay import ReplayWorld
 from tests.support.cli import run_giddyup
 from tests.support.databases import migrate_dsn
@@ -48,9 +49,21 @@ def fingerprint(dsn: str, tables: tuple[str, ...], schema: str = "modeling", whe
                 ).fetchall()
                 if name not in NOT_COMPARED
             ]
-            rows = conn.execute(f"SELECT {', '.join(columns)} FROM {schema}.{table} {where}").fetchall()
+            quoted = ", ".join(f'"{name}"' for name in columns)  # racing.runners has a column "or"
+            rows = conn.execute(f"SELECT {quoted} FROM {schema}.{table} {where}").fetchall()
             digests[table] = hashlib.sha256("\n".join(sorted(repr(r) for r in rows)).encode()).hexdigest()
     return digests
+
+
+def world_settings(world: dict) -> Settings:
+    """The settings a `giddyup` process of the world's environment gets."""
+    return get_settings().model_copy(
+        update={
+            "artifacts_dir": Path(world["artifacts"]),
+            "pg_dsn": SecretStr(world["dsn"]),
+            "mlflow_tracking_uri": SecretStr(world["env"]["MLFLOW_TRACKING_URI"]),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +167,7 @@ def test_running_it_again_changes_no_row(backtested) -> None:
 def test_an_interrupted_backtest_resumes_and_its_day_equals_a_clean_replay(backtested, monkeypatch) -> None:
     """Cut the second day off half-way (its refreshes fail), resume, and compare the resumed day
     with the same day replayed from nothing."""
-    base = get_settings().model_copy(update={"artifacts_dir": Path(backtested["artifacts"])})
+    base = world_settings(backtested)
     plan = BacktestPlan(FIRST, LAST, 28, base.artifacts.backtest_dir(FIRST, LAST))
     complete = fingerprint(backtested["dsn"], MODELING)
     with psycopg.connect(backtested["dsn"]) as conn:
@@ -179,7 +192,7 @@ def test_an_interrupted_backtest_resumes_and_its_day_equals_a_clean_replay(backt
 
 
 def test_refreshing_only_at_the_minutes_with_work_writes_what_every_minute_writes(backtested) -> None:
-    base = get_settings().model_copy(update={"artifacts_dir": Path(backtested["artifacts"])})
+    base = world_settings(backtested)
     plan = BacktestPlan(FIRST, LAST, 28, base.artifacts.backtest_dir(FIRST, LAST))
     settings = backtest_settings(base, plan)
     where = f"WHERE race_date = DATE '{FIRST}'"
@@ -207,7 +220,7 @@ def test_rescoring_a_day_after_a_promotion_uses_the_version_that_first_scored_it
     from giddyup.race_day.score import score_race_day
     from giddyup.scored_days import recorded_version
 
-    base = get_settings().model_copy(update={"artifacts_dir": Path(backtested["artifacts"])})
+    base = world_settings(backtested)
     settings = backtest_settings(base, BacktestPlan(FIRST, LAST, 28, base.artifacts.backtest_dir(FIRST, LAST)))
     day = FIRST - dt.timedelta(days=3)
     at = dt.datetime.combine(day, dt.time(6, 0), tzinfo=dt.UTC)

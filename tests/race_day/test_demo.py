@@ -35,11 +35,11 @@ def test_demo_runs_a_whole_day_and_reruns_change_nothing(database_factory, tmp_p
     printed = output.getvalue()
     assert "races with signals" in printed and "where the reports are" in printed
     # 08:00 Madrid is 06:00 UTC on the day the clocks go forward (07:00 the day before).
-    assert day.scoring_as_of == dt.datetime(2026, 3, 29, 6, 0, tzinfo=dt.UTC)
+    assert day.scoring_at == dt.datetime(2026, 3, 29, 6, 0, tzinfo=dt.UTC)
     with psycopg.connect(dsn) as conn:
         on_card, with_signals = checks.signal_coverage(conn, DAY)
         assert on_card > 0 and with_signals / on_card >= 0.8
-        cadence = checks.check_cadence(conn, settings, DAY, day.scoring_as_of)
+        cadence = checks.check_cadence(conn, settings, DAY, day.scoring_at)
         assert cadence.races_checked == with_signals
         assert cadence.races_matching == cadence.races_checked, cadence.mismatches
         bets = checks.check_bets(conn, DAY)

@@ -308,6 +308,12 @@ def test_a_runner_declared_after_scoring_skips_its_race_with_the_reason(scored, 
             key=("runner_key", "race_date"),
             returning=("runner_key", "runner_id"),
         )
+        # It trades on the exchange like the rest of its race (a runner that does not is a non-runner).
+        conn.execute(
+            """INSERT INTO racing.live_prices (race_id, runner_id, ts, back_price, lay_price, vwap, traded_vol)
+               VALUES (%s, %s, %s, 9.0, 9.4, 9.2, 5000)""",
+            (race_id, added.get_column("runner_id")[0], offs[race_id] - dt.timedelta(minutes=35)),
+        )
         conn.commit()
     try:
         result = _refresh(scored, offs[race_id] - dt.timedelta(minutes=30), settings)
@@ -316,6 +322,10 @@ def test_a_runner_declared_after_scoring_skips_its_race_with_the_reason(scored, 
         assert race_id in result.due and result.races_priced == len(result.due) - 1
     finally:
         with psycopg.connect(dsn) as conn:
+            conn.execute(
+                "DELETE FROM racing.live_prices WHERE runner_id IN "
+                "(SELECT runner_id FROM racing.runners WHERE runner_key = 'late-entry')"
+            )
             conn.execute("DELETE FROM racing.runners WHERE runner_key = 'late-entry'")
             conn.commit()
 
