@@ -144,6 +144,25 @@ class StakeRules:
         )
 
 
+def stands_down(combiner: dict) -> str | None:
+    """Why nothing may be staked on this model version's prices, or None when stakes are allowed.
+
+    A signal is a price; a stake is a claim that the price is wrong. The claim needs evidence: the
+    version's holdout must show its combination pricing winners better than the market beyond
+    chance (combiner["edge_evidence"], written by training: the log-loss gain per race and its
+    95% interval over race days). Without that evidence the rule stands down. A version trained
+    before the evidence was recorded has none written and is not stood down."""
+    evidence = combiner.get("edge_evidence")
+    if not isinstance(evidence, dict) or evidence.get("evidence_of_edge", True):
+        return None
+    gain, interval = evidence.get("mean_gain_per_race"), evidence.get("ci95")
+    figures = f" (log-loss gain per race {gain:+.4f}" if gain is not None else " ("
+    figures += f", 95% interval {interval[0]:+.4f} to {interval[1]:+.4f})" if interval else ")"
+    return "standing down: on its holdout the model's combination did not beat the market beyond chance" + (
+        figures if figures != " ()" else ""
+    )
+
+
 def _scale_to_cap(stakes: np.ndarray, cap: float) -> np.ndarray:
     total = stakes.sum()
     return stakes * (cap / total) if total > cap else stakes

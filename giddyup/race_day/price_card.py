@@ -146,13 +146,18 @@ def market_sentence(p_model: float, p_market: float, p_win: float, odds: float, 
     )
 
 
-def reasons_json(drivers_json: str | None, sentence: str) -> str:
-    """The morning's drivers (kept as they were) plus the market line of this instant."""
+def reasons_json(drivers_json: str | None, sentence: str, staking: str | None = None) -> str:
+    """The morning's drivers (kept as they were) plus the market line of this instant, and why
+    nothing is staked when the staking rule stands down."""
     reasons = json.loads(drivers_json) if drivers_json else {}
-    reasons = {k: v for k, v in reasons.items() if k not in ("market", "summary")}
+    reasons = {k: v for k, v in reasons.items() if k not in ("market", "summary", "staking")}
     reasons.setdefault("drivers", [])
     reasons["market"] = sentence
-    reasons["summary"] = "; ".join([*reasons["drivers"][:3], sentence])
+    lines = [*reasons["drivers"][:3], sentence]
+    if staking:
+        reasons["staking"] = staking
+        lines.append(staking)
+    reasons["summary"] = "; ".join(lines)
     return json.dumps(reasons, sort_keys=True, allow_nan=False)
 
 
@@ -216,11 +221,15 @@ def price_card(
     liquidity = [pricing.liquidity_ok(v, min_liquidity_volume) for v in priced.get_column("volume").to_list()]
     stakeable = np.array([ok is not False for ok in liquidity])
 
-    stakes = _stakes(race_ids, kelly, edge_win, stakeable, rules, open_stakes, day_budget, decided_races)
+    standing_down = pricing.stands_down(market.combiner)
+    if standing_down:
+        stakes = np.zeros(race_ids.size)
+    else:
+        stakes = _stakes(race_ids, kelly, edge_win, stakeable, rules, open_stakes, day_budget, decided_races)
 
     sources = priced.get_column("odds_src").to_list()
     reasons = [
-        reasons_json(drivers, market_sentence(pm, pk, pw, o, src))
+        reasons_json(drivers, market_sentence(pm, pk, pw, o, src), standing_down)
         for drivers, pm, pk, pw, o, src in zip(
             priced.get_column("drivers_json").to_list(), p_model, p_market, p_win, odds, sources, strict=True
         )
