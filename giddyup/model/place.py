@@ -188,27 +188,29 @@ def fit_place_model(race_id, p_win, pos_num, *, max_places: int = MAX_PLACES, pr
     )
 
 
-def fit_place_model_to_place_results(race_id, p_win, places, placed) -> dict:
-    """λ_2, λ_3 = λ_4 and γ minimising the place log loss of `placed` (True: paid as placed), for
-    data with place results and no finishing order (an exchange place market's winners).
-
-    `places` per runner, as in place_probabilities. Nelder-Mead from the shipped parameters.
-    """
+def fit_place_model_to_place_results(race_id, p_win, places, placed, *, favourite_discount: bool = True) -> dict:
+    """λ_2, λ_3 = λ_4 and γ (0 with favourite_discount=False) minimising the place log loss of
+    `placed` (True: paid as placed), for data with place results and no finishing order (an
+    exchange place market's winners). `places` per runner, as in place_probabilities.
+    Nelder-Mead from the shipped parameters."""
     from scipy.optimize import minimize  # here, not at the top: the refresh imports this module and never fits
 
     y = np.asarray(placed, dtype=float)
     if y.shape != np.shape(p_win):
         raise GiddyUpError("placed must have one value per runner")
 
+    def parameters(x: np.ndarray) -> tuple[list[float], float]:
+        return [1.0, float(x[0]), float(x[1]), float(x[1])], float(x[2]) if favourite_discount else 0.0
+
     def loss(x: np.ndarray) -> float:
-        model = place_model([1.0, x[0], x[1], x[1]], x[2])
+        model = place_model(*parameters(x))
         return place_log_loss(place_probabilities(race_id, p_win, places, model), y)
 
-    start = np.array([UK_IE_EXPONENTS[1], UK_IE_EXPONENTS[2], UK_IE_FAVOURITE_DISCOUNT])
-    result = minimize(loss, start, method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-8})
-    lam2, lam3, discount = (float(v) for v in result.x)
+    start = [UK_IE_EXPONENTS[1], UK_IE_EXPONENTS[2], UK_IE_FAVOURITE_DISCOUNT][: 3 if favourite_discount else 2]
+    result = minimize(loss, np.array(start), method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-8})
+    exponents, discount = parameters(result.x)
     return place_model(
-        [1.0, lam2, lam3, lam3],
+        exponents,
         discount,
         fitted=True,
         n_races=int(RaceGroups.of(race_id).n_races),
