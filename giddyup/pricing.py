@@ -13,7 +13,8 @@ Definitions (../shared/specs/modeling-schema.md):
   three where the race has no each-way terms (fewer than 5 runners). fair_odds_place = 1 / p_place.
 - edge_ew: an each-way bet is two equal halves, one on the win at odds O, one on the place at
   1 + (O − 1) × fraction; edge_ew = ½ (p_win × O − 1) + ½ (p_place × place odds − 1), the
-  expected profit per unit of total outlay.
+  expected profit per unit of total outlay. Each-way terms are a bookmaker's: a signal carries
+  edge_ew only when its price is a bookmaker's (race_day/price_card.py), never an exchange's.
 - Kelly fraction = (p × O − 1) / (O − 1), never below 0.
 - Stakes (units of a bank of `bank_units`): kelly_multiplier × Kelly × bank for runners with an
   edge above `min_edge` and liquidity not known to be short; then, in this order,

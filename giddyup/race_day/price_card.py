@@ -6,6 +6,10 @@ drop unpriced runners (non-runners, see prices.py) and renormalise p_model over 
 races that cannot be priced, with the reason; market probabilities; p_win from the model's
 combination with the market; each-way terms; p_place; fair odds, edges, Kelly; liquidity; stakes
 with the caps (pricing.py) over every open race of the day; reasons a person reads.
+
+edge_ew only where the price is a bookmaker's (odds_src `bookmaker`): each-way terms exist only at
+bookmakers, so an exchange price (`live`, `exchange_wap`) has no each-way bet to value and its
+edge_ew is NULL (its place chance is priced by the exchange's own place market).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import polars as pl
 
 from giddyup import pricing
 from giddyup.errors import GiddyUpError
-from giddyup.race_day.prices import add_market_probabilities
+from giddyup.race_day.prices import SOURCE_BOOKMAKER, add_market_probabilities
 
 # A race-normalised probability below this is floored (then renormalised): the publisher and the
 # table refuse p <= 0, and no runner is truly impossible.
@@ -216,7 +220,8 @@ def price_card(
 
     odds = priced.get_column("odds").to_numpy()
     edge_win = pricing.edge_win(p_win, odds)
-    edge_ew = pricing.edge_each_way(p_win, p_place, odds, fraction)
+    at_bookmaker = (priced.get_column("odds_src") == SOURCE_BOOKMAKER).fill_null(False).to_numpy()
+    edge_ew = np.where(at_bookmaker, pricing.edge_each_way(p_win, p_place, odds, fraction), np.nan)
     kelly = pricing.kelly_fraction(p_win, odds)
     liquidity = [pricing.liquidity_ok(v, min_liquidity_volume) for v in priced.get_column("volume").to_list()]
     stakeable = np.array([ok is not False for ok in liquidity])

@@ -51,7 +51,7 @@ class Settlement:
 
 _BETS_SQL = """
 SELECT b.bet_id, b.race_id, b.horse_id, b.side, b.odds, b.stake, b.source, b.exchange,
-       b.ew_places, b.ew_fraction
+       b.ew_places, b.ew_fraction, b.places_paid
 FROM modeling.bets b
 WHERE b.race_id IN (SELECT race_id FROM racing.races WHERE race_date = %s)
 ORDER BY b.bet_id
@@ -206,7 +206,7 @@ def settle_day(
     result.bets_seen = len(rows)
     if not rows:
         return result
-    bets = [Bet(b[0], b[1], b[3], b[4], b[5], b[6], b[7], b[8], b[9]) for b in rows]
+    bets = [Bet(b[0], b[1], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10]) for b in rows]
     horse_of = {b[0]: b[2] for b in rows}
     race_ids = sorted({bet.race_id for bet in bets})
     results, closes, unsettled = _results(conn, race_date, race_ids)

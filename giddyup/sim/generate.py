@@ -48,6 +48,13 @@ def generate(spec: WorldSpec, tun: Tunables = DEFAULT_TUNABLES) -> GeneratedWorl
             rng_for(spec.seed, "in-play"), prices["win_bsp"], r["pos_num"], r["finished"], r["starter"] & ~today_rows
         )
     )
+    places = market.place_market_places(r["race"], races.name[r["race"]])
+    prices["place_bsp"] = market.place_prices(
+        rng_for(spec.seed, "place-prices"), r["race"], r["starter"], beliefs.off, places, tun
+    )
+    prices["place_win_lose"] = np.where(
+        today_rows, np.nan, market.place_result(r["pos_num"], r["finished"], places, prices["place_bsp"])
+    )
     prices["_p_off"] = np.where(r["starter"], beliefs.off, np.nan)
     frames = build_frames(sim, prices)
     ticks = _today(spec, sim, views, prices, frames, today_rows)

@@ -74,7 +74,8 @@ CREATE TABLE IF NOT EXISTS sim.runner_truth (
     close_win_morningwap  double precision,
     close_win_morning_vol double precision,
     close_win_pre_vol     double precision,
-    close_win_ip_vol      double precision
+    close_win_ip_vol      double precision,
+    close_place_bsp       double precision
 );
 CREATE INDEX IF NOT EXISTS runner_truth_race ON sim.runner_truth (race_id);
 CREATE INDEX IF NOT EXISTS runner_truth_date ON sim.runner_truth (race_date);
@@ -83,7 +84,7 @@ CREATE INDEX IF NOT EXISTS runner_truth_date ON sim.runner_truth (race_date);
 SIM_TABLES = ("sim.runner_truth", "sim.race_truth", "sim.world")
 
 
-SCHEMA_VERSION = "giddyup sim schema 1"  # bump when a table changes; older schemas need --replace
+SCHEMA_VERSION = "giddyup sim schema 2"  # bump when a table changes; older schemas need --replace
 
 
 def ensure_sim_schema(conn: psycopg.Connection, *, reset: bool = False) -> None:

@@ -12,7 +12,7 @@ from giddyup.errors import GiddyUpError
 from giddyup.model.calibration import fit_isotonic
 from giddyup.model.combine import combine_with_market, fit_combiner, vs_market_logit
 from giddyup.model.lgbm import forward_folds
-from giddyup.model.place import BENTER_EXPONENTS, fit_place_model, place_probabilities
+from giddyup.model.place import default_place_model, fit_place_model, place_probabilities
 from giddyup.model.race_probability import RaceGroups, fit_conditional_logit, race_softmax
 
 
@@ -175,12 +175,13 @@ def test_combiner_falls_back_to_p_model_where_a_race_lacks_a_market_price():
     assert np.isclose(p_win[:3].sum(), 1.0)
 
 
-def _brute_force_top_k(p: np.ndarray, k: int, exponents) -> np.ndarray:
+def _brute_force_top_k(p: np.ndarray, k: int, model: dict) -> np.ndarray:
+    exponents, discount = model["exponents"], model["favourite_discount"]
     out = np.zeros(p.size)
     for order in itertools.permutations(range(p.size), k):
         prob, placed = 1.0, []
         for stage, runner in enumerate(order):
-            q = p ** exponents[stage]
+            q = p ** exponents[stage] * (np.exp(-discount * p) if stage else 1.0)
             prob *= q[runner] / (q.sum() - q[placed].sum())
             placed.append(runner)
         out[list(order)] += prob
@@ -199,7 +200,9 @@ def test_place_probabilities_sum_to_places_exceed_p_win_and_match_enumeration(pl
     assert np.all(p_place >= p_win[shuffle] - 1e-12)
     first_race = race_id[shuffle] == race_id[0]
     n = int(first_race.sum())
-    expected = np.ones(n) if n <= places else _brute_force_top_k(p_win[shuffle][first_race], places, BENTER_EXPONENTS)
+    expected = (
+        np.ones(n) if n <= places else _brute_force_top_k(p_win[shuffle][first_race], places, default_place_model())
+    )
     assert np.allclose(p_place[first_race], expected)
 
 
