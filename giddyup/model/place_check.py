@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from giddyup import odds
 from giddyup.errors import GiddyUpError
 from giddyup.model.place import place_log_loss, place_probabilities
-from giddyup.pricing import each_way_terms, edge_each_way, is_handicap, places_paid
+from giddyup.pricing import each_way_terms, edge_each_way, places_paid
+from giddyup.race_rules import is_handicap
 
 BETFAIR_COLUMNS = (
     "LOCAL_RACE_DATE",
@@ -74,7 +76,9 @@ def place_markets(starters: pl.DataFrame) -> pl.DataFrame:
         pl.len().over(race).cast(pl.Int64).alias("starters"),
         pl.col("placed").sum().over(race).cast(pl.Int64).alias("places"),
     )
-    complete = (pl.col("win_bsp") >= 1.01).all().over(race) & (pl.col("place_bsp") >= 1.01).all().over(race)
+    complete = odds.usable_odds_expr("win_bsp").is_not_null().all().over(race) & odds.usable_odds_expr(
+        "place_bsp"
+    ).is_not_null().all().over(race)
     usable = counted.filter(complete & pl.col("places").is_between(2, 4) & (pl.col("starters") > pl.col("places")))
     inverse = 1.0 / pl.col("win_bsp")
     frame = usable.with_columns(

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from giddyup.model.place import place_probabilities
-from giddyup.pricing import each_way_terms, is_handicap, places_paid
+from giddyup.pricing import each_way_terms, places_paid
+from giddyup.race_rules import is_handicap
 from giddyup.sim import segments as seg
 from giddyup.sim.ladders import to_sp, to_tick
 from giddyup.sim.params import Tunables
