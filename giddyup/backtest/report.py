@@ -211,13 +211,14 @@ def _headline_rows(document: dict) -> pl.DataFrame:
             "beat_close_share", "true_ev_profit", "true_ev_roi", "true_ev_roi_ci", "oracle_true_ev_profit",
             "oracle_share_captured")  # fmt: skip
     return pl.DataFrame(
-        {"figure": [k for k in keys if k in document], "value": [_show(document[k]) for k in keys if k in document]}
+        {"figure": [k for k in keys if k in document], "value": [show(document[k]) for k in keys if k in document]}
     )
 
 
-def _show(value: object) -> str:
+def show(value: object) -> str:
+    """A figure as the summary table and the page print it."""
     if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
+        return "[" + ", ".join(show(v) for v in value) + "]"
     if isinstance(value, float):
         return f"{value:.4f}"
     return "–" if value is None else str(value)
@@ -268,7 +269,7 @@ td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}</style></head><b
 
 def _reference_row(figures: dict) -> dict:
     return {
-        key: _show(figures.get(key))
+        key: show(figures.get(key))
         for key in ("bets", "staked", "pnl", "roi", "clv_mean", "beat_close_share", "true_ev_profit", "true_ev_roi")
     }
 

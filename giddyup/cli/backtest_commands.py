@@ -46,7 +46,7 @@ def backtest_command(
     )
     from rich.table import Table
 
-    from giddyup.backtest.report import write_report
+    from giddyup.backtest.report import show, write_report
     from giddyup.backtest.run import BacktestPlan, backtest_settings, recorded_days, run_backtest
     from giddyup.config import get_settings
     from giddyup.db.connect import connection, database_dsn
@@ -83,16 +83,8 @@ def backtest_command(
                 "beat_close_share", "true_ev_profit", "true_ev_roi", "true_ev_roi_ci", "oracle_true_ev_profit",
                 "oracle_share_captured"):  # fmt: skip
         if key in doc:
-            table.add_row(key, _show(doc[key]))
+            table.add_row(key, show(doc[key]))
     console.print(table)
     console.print(f"json: {report.json_path}")
     console.print(f"html: {report.html_path}")
     console.print(f"MLflow run: {report.mlflow_run_id} (experiment giddyup-backtest)")
-
-
-def _show(value: object) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return "-" if value is None else str(value)
