@@ -1,16 +1,16 @@
 """Settlement and closing-line value: the arithmetic (giddyup.race_day.payouts), the job against a
 real database (synthetic day, corrected results, non-runners, close fallbacks), and real Betfair
-markets from ../shared/data/betfair loaded as races (dead heats, a non-runner, a 24-runner handicap)."""
+markets from ../shared/data/betfair (a fixture carved from it) loaded as races (dead heats, a
+non-runner, a 24-runner handicap)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import psycopg
 import pytest
-from conftest import migrate_dsn, run_giddyup
+from conftest import FIXTURES, migrate_dsn, run_giddyup
 
 from giddyup.config import Settings
 from giddyup.loaders.racing_writer import ensure_partitions, stable_key, upsert_courses, upsert_dimension, upsert_keyed
@@ -30,9 +30,8 @@ from giddyup.race_day.synthetic_card import (
 from tests.conftest import query_frame
 
 UTC = dt.UTC
-BETFAIR_CSV = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "betfair" / "betfair_ukie_ratedprice_vs_bsp_2026H1.csv"
-)
+# The four markets below, carved from ../shared/data/betfair (MIT): see tests/fixtures/README.md.
+BETFAIR_CSV = FIXTURES / "betfair" / "betfair_four_markets.csv"
 COMMISSION = 0.02
 
 
@@ -279,8 +278,6 @@ MARKETS = {
 
 
 def _betfair_markets() -> pl.DataFrame:
-    if not BETFAIR_CSV.exists():
-        pytest.skip(f"{BETFAIR_CSV} not present")
     frame = pl.read_csv(BETFAIR_CSV).filter(pl.col("WIN_MARKET_ID").is_in(list(MARKETS)))
     assert frame.get_column("WIN_MARKET_ID").n_unique() == len(MARKETS)
     return frame
