@@ -52,7 +52,7 @@ LENGTH_WORDS = {
     "頸位": 0.3,
 }
 NO_MARGIN = ["---", "ML", "多個馬位", "DIST", "遙遙落後", "TO"]  # understood, but no number of lengths
-_NUMERIC_LENGTHS = r"^(?:\d+|\d+-\d+/[1-9]\d*|\d+/[1-9]\d*)$"  # 12, 12-3/4, 3/4 (no x/0)
+_NUMERIC_LENGTHS = r"^(?:\d+|\d+[- ]\d+/[1-9]\d*|\d+/[1-9]\d*)$"  # 12, 12-3/4 (or 12 3/4), 3/4; no x/0
 
 NO_TIME = "---"
 _TIME_PATTERN = r"^(?:(\d+):)?(\d{1,2}(?:\.\d+)?)$"  # 1:12.40 or 58.27
@@ -77,9 +77,9 @@ def place(text: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
 
 def beaten_lengths(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(lengths behind the winner, understood) from lbw."""
-    raw = _clean(text).str.to_uppercase().str.replace(r"^(\d+) +(\d+/\d+)$", "$1-$2")
+    raw = _clean(text).str.to_uppercase()
     numeric = raw.str.contains(_NUMERIC_LENGTHS).fill_null(False)
-    whole = raw.str.extract(r"^(\d+)(?:-|$)", 1).cast(pl.Float64).fill_null(0.0)
+    whole = raw.str.extract(r"^(\d+)(?:[- ]|$)", 1).cast(pl.Float64).fill_null(0.0)
     fraction = raw.str.extract(r"(\d+)/\d+$", 1).cast(pl.Float64) / raw.str.extract(r"/(\d+)$", 1).cast(pl.Float64)
     worded = raw.replace_strict(LENGTH_WORDS, default=None, return_dtype=pl.Float64)
     value = pl.when(numeric).then(whole + fraction.fill_null(0.0)).otherwise(worded)
