@@ -223,6 +223,17 @@ def test_a_race_that_cannot_be_stored_honestly_is_left_out_whole(
         assert parsed(path, strict=True).report.skipped == {reason: 13}
 
 
+def test_a_race_with_two_faults_is_counted_once_and_none_of_its_values_counts_as_loaded(tmp_path: Path) -> None:
+    report = parsed(planted(tmp_path / "odd.csv", venue={20: "SH"}, place_raw={21: "ZZ"})).report
+    assert report.skipped == {"venue is not one of ST, HV": 13}
+    assert [(item.reason, item.outcome, item.line) for item in report.set_aside] == [
+        ("venue is not one of ST, HV", "race left out", 20),
+        ("place_raw is not a placing, non-finisher or withdrawal code", "race left out", 21),
+        ("race_id does not start with the row's date and venue", "race left out", 20),  # SH is not HV
+    ]
+    assert report.values_set_aside() == {}
+
+
 def test_rows_and_races_left_out_are_reported_with_line_and_race(
     tmp_path: Path, migrated_dsn: str, giddyup_env
 ) -> None:

@@ -17,7 +17,7 @@ import polars as pl
 
 from giddyup.errors import GiddyUpError, ValidationError
 from giddyup.loaders import hkjc_parse
-from giddyup.loaders.hkjc_issues import IssueLog, SetAside
+from giddyup.loaders.hkjc_issues import RACE_LEFT_OUT, ROW_LEFT_OUT, IssueLog, SetAside
 
 REGION = "HK"
 VENUES = {"ST": "Sha Tin", "HV": "Happy Valley"}
@@ -78,7 +78,7 @@ class LoadReport:
         """Values stored as NULL or resolved (their rows loaded), by reason, in order of first line."""
         groups: defaultdict[str, list[SetAside]] = defaultdict(list)
         for item in self.set_aside:
-            if item.reason not in self.skipped:
+            if item.outcome not in (ROW_LEFT_OUT, RACE_LEFT_OUT):
                 groups[item.reason].append(item)
         return dict(sorted(groups.items(), key=lambda group: min(item.line for item in group[1])))
 
