@@ -16,6 +16,25 @@ import pytest
 from giddyup.config import reset_settings_cache
 from tests.support import databases
 from tests.support.databases import DatabaseFactory, migrate_dsn
+from tests.support.paths import SHARED_DATA
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "requires_shared_data: reads ../shared/data; skipped when it is absent (fails under CI)"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked requires_shared_data skip with one reason when ../shared/data is not beside the
+    checkout, and fail instead when CI is set (CI has it: a skip there would hide a broken test)."""
+    if item.get_closest_marker("requires_shared_data") is None or SHARED_DATA.is_dir():
+        return
+    reason = f"../shared/data is not beside this checkout: {SHARED_DATA} not found"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so the real-data tests must run)", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

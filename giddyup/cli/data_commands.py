@@ -14,6 +14,7 @@ from giddyup.cli.common import console
 if TYPE_CHECKING:
     from giddyup.data_summary import DataSummary
     from giddyup.loaders.hkjc import LoadReport
+    from giddyup.loaders.hkjc_issues import SetAside
 
 load_app = typer.Typer(help="Load real results into the racing schema of a dev copy.", no_args_is_help=True)
 data_app = typer.Typer(help="Reports on the racing data (read only, any racing database).", no_args_is_help=True)
@@ -22,30 +23,79 @@ data_app = typer.Typer(help="Reports on the racing data (read only, any racing d
 @load_app.command("hkjc")
 def load_hkjc_command(
     path: Annotated[Path, typer.Argument(help="Hong Kong results CSV in the format of ../shared/data/hkjc.")],
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on the first value not understood instead of setting it aside.")
+    ] = False,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the load report, every value set aside, to this file.")
+    ] = None,
 ) -> None:
-    """Load Hong Kong results into racing.* (region HK); the same file again changes nothing."""
+    """Load Hong Kong results into racing.* (region HK); the same file again changes nothing.
+
+    Values not understood are stored as NULL (or, for a race attribute its rows disagree on, the
+    value on most rows); rows and races that cannot be stored honestly are left out. Each is
+    counted by reason in the report, with line and race.
+    """
     from giddyup.db.connect import connection
     from giddyup.loaders.hkjc import load_hkjc
 
     with connection() as conn:
-        report = load_hkjc(conn, path)
+        report = load_hkjc(conn, path, strict=strict)
     print_load_report(report)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        console.print(f"wrote {json_path}", markup=False, highlight=False)
+
+
+def _where(item: SetAside | None) -> str:
+    """`; first at line 8, race 2013-09-08_ST_01: 'DIST'` (a disagreement: the values and what was stored)."""
+    from giddyup.loaders.hkjc_issues import MOST_ROWS
+
+    if item is None:
+        return ""
+    if item.outcome == MOST_ROWS:
+        value = f": {item.value} -> {item.stored or 'NULL'}"
+    else:
+        value = "" if item.value is None else f": {item.value!r}"
+    return f"; first at line {item.line}, race {item.race}{value}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def print_load_report(report: LoadReport) -> None:
+    """The counts, then one line per reason a row, race or value was set aside (with where it first was)."""
+    from giddyup.loaders.hkjc_issues import MOST_ROWS
+
     seconds = report.seconds
     timing = ", ".join(f"{step} {value:.1f}" for step, value in seconds.items())
-    console.print(
+
+    def line(text: str) -> None:  # names and values from the file are not Rich markup; never wrapped
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    line(
         f"loaded {report.source}: {report.races} races, {report.starters} starters, "
         f"{report.non_runners} non-runners (withdrawn), {report.horses} horses, {report.jockeys} jockeys, "
         f"{report.trainers} trainers in {sum(seconds.values()):.1f} s ({timing})"
     )
-    skipped = Table("reason", "rows", title=f"rows not loaded ({report.rows_skipped} of {report.rows_read})")
+    line(f"rows not loaded ({report.rows_skipped} of {report.rows_read}){':' if report.skipped else ': none'}")
     for reason, rows in sorted(report.skipped.items(), key=lambda item: -item[1]):
-        skipped.add_row(reason, str(rows))
-    if not report.skipped:
-        skipped.add_row("(none: every row is a starter or a non-runner)", "0")
-    console.print(skipped)
+        races = report.races_skipped.get(reason)
+        left_out = (
+            f"{_plural(races, 'race')} left out ({_plural(rows, 'row')})"
+            if races
+            else f"{_plural(rows, 'row')} left out"
+        )
+        line(f"  {reason}: {left_out}{_where(report.first_set_aside(reason))}")
+    values = report.values_set_aside()
+    total = sum(len(items) for items in values.values())
+    line(f"values set aside, their rows loaded ({total}){':' if values else ': none'}")
+    for reason, items in values.items():
+        first = min(items, key=lambda item: item.line)
+        counted = _plural(len(items), "race" if first.outcome == MOST_ROWS else "value")
+        line(f"  {reason}: {counted}, stored as {first.outcome}{_where(first)}")
     if report.notes:
         notes = Table("convention applied", "count", title="values stored by convention")
         for note, count in sorted(report.notes.items(), key=lambda item: -item[1]):

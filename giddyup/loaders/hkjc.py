@@ -20,11 +20,19 @@ What is stored (see hkjc_parse for placings and margins):
 - withdrawn horses are non-runners: a runner row with pos_raw, dec and results NULL; ran counts
   starters only.
 - ovr_btn = lbw (lengths behind the winner); btn = lengths behind the horse that finished just
-  ahead (in finishing order, which differs from the official placing after a stewards' demotion).
+  ahead (in finishing order, which differs from the official placing after a stewards' demotion);
+  NULL when a finisher placed just ahead has no margin (its distance is unknown).
 - dec = win_odds; the pool's rare 1.0 is stored as 1.01 (the column's floor).
 
-Rows that cannot be used (no horse_code, a horse twice in a race, ...) are counted by reason
-and left out; values that cannot be read stop the load with an error naming file, column and line.
+What cannot be taken as written is set aside by the rules of hkjc_issues and counted by reason in
+the report, with file, line and race: a value not understood in a field that is not essential is
+stored as NULL (a race attribute the race's rows disagree on: the value on most rows); a row whose
+horse cannot be identified is left out; a race whose result cannot be stored honestly (a placing
+missing or not understood, a date or venue that is not one) is left out whole. win_odds that are
+not a number, not finite or below 1.0 are no odds (dec NULL; the race is kept, and counts as not
+fully priced wherever a market is scored). With `strict`, the first value not understood stops the
+load with an error naming file, column and line. The load fails when the file itself is unusable
+(not a file, not CSV, missing columns) or nothing in it can be loaded.
 Loading the same file again leaves the same rows and ids; the runners of a race in the file that
 the file no longer lists are removed, races not in the file are never touched.
 """
@@ -120,13 +128,13 @@ def _remove_runners_not_in_file(conn: psycopg.Connection, loaded: pl.DataFrame) 
     )
 
 
-def load_hkjc(conn: psycopg.Connection, path: Path) -> LoadReport:
+def load_hkjc(conn: psycopg.Connection, path: Path, *, strict: bool = False) -> LoadReport:
     """Read, parse and write the file at `path`; nothing is written unless all of it is."""
     require_dev_copy(conn, "load hkjc")  # before spending time on the file
     started = time.perf_counter()
     raw = read_hkjc_csv(path)
     read_done = time.perf_counter()
-    tables = parse_hkjc(raw, str(path))
+    tables = parse_hkjc(raw, str(path), strict=strict)
     parse_done = time.perf_counter()
     report = write_hkjc(conn, tables)
     report.seconds = {

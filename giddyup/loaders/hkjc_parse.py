@@ -1,8 +1,8 @@
 """Vectorised readers of the text columns of the HKJC results file: placings, margins, times, class.
 
-Each reader returns a pair of Polars expressions: the parsed value (NULL where there is nothing to
-store) and whether the text was understood at all. The loader turns "not understood" into an error
-that names the file, column and line, so nothing unknown is ever stored as a silent NULL.
+Each reader returns Polars expressions: the parsed value (NULL where there is nothing to store) and
+whether the text was understood at all. The loader records each value not understood with file,
+column and line (giddyup.loaders.hkjc_issues), so nothing unknown is ever stored as a silent NULL.
 
 Conventions (what a UK reader sees in racing.runners):
 
@@ -18,11 +18,17 @@ Conventions (what a UK reader sees in racing.runners):
 | DISQ                      | DSQ     | disqualified (finished, placing removed) |
 | WV, WV-A, WX, WX-A, WXNR  | NULL    | withdrawn: a non-runner (no price either) |
 
-Margins (lbw, lengths behind the winner): numbers and fractions as written (`12-3/4` = 12.75),
-the winner `-` = 0, and the usual UK values for the short ones: nose 0.05, short head 0.1,
-head 0.2, neck 0.3 (English and Chinese spellings). `ML` / `多個馬位` (many lengths) and `TO`
-(tailed off) give no number: NULL. `---` (non-finishers, withdrawn, a few finishers and the
-disqualified): NULL.
+Margins (lbw, lengths behind the winner): numbers and fractions as written (`12-3/4` = 12.75,
+`3/4`, `1 1/4` as `1-1/4`), the winner `-` = 0, and the usual UK values for the short ones:
+| English       | Chinese  | lengths |
+|---------------|----------|---------|
+| NOSE, +NOSE   | 鼻位     | 0.05    |
+| SH            | 短馬頭位 | 0.1     |
+| HD            | 頭位     | 0.2     |
+| N             | 頸位     | 0.3     |
+`ML` / `多個馬位` (many lengths), `DIST` / `遙遙落後` (a distance: far behind) and `TO` (tailed
+off) give no number: NULL. `---` (non-finishers, withdrawn, a few finishers and the disqualified):
+NULL. English words are read in any letter case.
 """
 
 from __future__ import annotations
@@ -45,8 +51,8 @@ LENGTH_WORDS = {
     "N": 0.3,
     "頸位": 0.3,
 }
-NO_MARGIN = ["---", "ML", "TO", "多個馬位"]  # understood, but no number of lengths
-_NUMERIC_LENGTHS = r"^(?:\d+|\d+-\d+/\d+|\d+/\d+)$"
+NO_MARGIN = ["---", "ML", "多個馬位", "DIST", "遙遙落後", "TO"]  # understood, but no number of lengths
+_NUMERIC_LENGTHS = r"^(?:\d+|\d+[- ]\d+/[1-9]\d*|\d+/[1-9]\d*)$"  # 12, 12-3/4 (or 12 3/4), 3/4; no x/0
 
 NO_TIME = "---"
 _TIME_PATTERN = r"^(?:(\d+):)?(\d{1,2}(?:\.\d+)?)$"  # 1:12.40 or 58.27
@@ -71,9 +77,9 @@ def place(text: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
 
 def beaten_lengths(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(lengths behind the winner, understood) from lbw."""
-    raw = _clean(text)
+    raw = _clean(text).str.to_uppercase()
     numeric = raw.str.contains(_NUMERIC_LENGTHS).fill_null(False)
-    whole = raw.str.extract(r"^(\d+)(?:-|$)", 1).cast(pl.Float64).fill_null(0.0)
+    whole = raw.str.extract(r"^(\d+)(?:[- ]|$)", 1).cast(pl.Float64).fill_null(0.0)
     fraction = raw.str.extract(r"(\d+)/\d+$", 1).cast(pl.Float64) / raw.str.extract(r"/(\d+)$", 1).cast(pl.Float64)
     worded = raw.replace_strict(LENGTH_WORDS, default=None, return_dtype=pl.Float64)
     value = pl.when(numeric).then(whole + fraction.fill_null(0.0)).otherwise(worded)

@@ -15,9 +15,9 @@ from giddyup.errors import NotDevCopyError, ValidationError
 from giddyup.loaders.hkjc import load_hkjc
 from tests.support.cli import run_giddyup
 from tests.support.databases import migrate_dsn
-from tests.support.paths import REPO_ROOT
+from tests.support.paths import SHARED_DATA
 
-HKJC_CSV = REPO_ROOT.parent / "shared" / "data" / "hkjc" / "hkjc_runs_2013_2022.csv"
+HKJC_CSV = SHARED_DATA / "hkjc" / "hkjc_runs_2013_2022.csv"
 # The first seven meetings, plus meetings holding a dead heat for first (2013-11-06), a pulled-up
 # horse (2013-11-20), a DNF (2014-04-13) and Chinese-only names and margins (2022-01-30).
 SLICE_DATES = [
@@ -25,7 +25,7 @@ SLICE_DATES = [
     "2013-11-06", "2013-11-20", "2014-04-13", "2022-01-30",
 ]  # fmt: skip
 
-pytestmark = pytest.mark.skipif(not HKJC_CSV.exists(), reason="the shared HKJC file is not here")
+pytestmark = pytest.mark.requires_shared_data
 
 
 def write_slice(path: Path, dates: list[str] = SLICE_DATES, edit=None) -> Path:
@@ -306,12 +306,14 @@ def test_missing_column_fails_naming_file_and_column(tmp_path: Path, migrated_ds
     _nothing_written(migrated_dsn)
 
 
-def test_unreadable_value_fails_naming_file_column_and_line(tmp_path: Path, migrated_dsn: str, giddyup_env) -> None:
+def test_strict_unreadable_value_fails_naming_file_column_and_line(
+    tmp_path: Path, migrated_dsn: str, giddyup_env
+) -> None:
     def spoil(frame: pl.DataFrame) -> pl.DataFrame:  # the 6th runner (line 7): a margin nobody can read
         return frame.with_columns(lbw=pl.when(pl.int_range(pl.len()) == 5).then(pl.lit("ABOUT 3")).otherwise("lbw"))
 
     path = write_slice(tmp_path / "bad_lbw.csv", ["2013-09-08"], edit=spoil)
-    result = run_giddyup("load", "hkjc", str(path), env=giddyup_env(migrated_dsn))
+    result = run_giddyup("load", "hkjc", "--strict", str(path), env=giddyup_env(migrated_dsn))
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert lines == [f"error: {path}: column lbw, line 7: 'ABOUT 3' is not a margin in lengths"]
@@ -327,7 +329,9 @@ def test_unreadable_value_fails_naming_file_column_and_line(tmp_path: Path, migr
         ("finish_time", "72.4s", "column finish_time, line 3: '72.4s' is not a time"),
     ],
 )
-def test_other_unreadable_values(tmp_path: Path, migrated_dsn: str, column: str, value: str, message: str) -> None:
+def test_strict_other_unreadable_values(
+    tmp_path: Path, migrated_dsn: str, column: str, value: str, message: str
+) -> None:
     path = write_slice(
         tmp_path / "bad.csv",
         ["2013-09-08"],
@@ -336,12 +340,12 @@ def test_other_unreadable_values(tmp_path: Path, migrated_dsn: str, column: str,
         ),
     )
     with psycopg.connect(migrated_dsn) as conn, pytest.raises(ValidationError) as error:
-        load_hkjc(conn, path)
+        load_hkjc(conn, path, strict=True)
     assert str(error.value).startswith(f"{path}: {message}")
     _nothing_written(migrated_dsn)
 
 
-def test_rows_of_a_race_that_disagree_fail(tmp_path: Path, migrated_dsn: str) -> None:
+def test_strict_rows_of_a_race_that_disagree_fail(tmp_path: Path, migrated_dsn: str) -> None:
     path = write_slice(
         tmp_path / "two_distances.csv",
         ["2013-09-08"],
@@ -353,7 +357,7 @@ def test_rows_of_a_race_that_disagree_fail(tmp_path: Path, migrated_dsn: str) ->
         psycopg.connect(migrated_dsn) as conn,
         pytest.raises(ValidationError, match="column distance_m: race 2013-09-08_ST_01"),
     ):
-        load_hkjc(conn, path)
+        load_hkjc(conn, path, strict=True)
     _nothing_written(migrated_dsn)
 
 
@@ -375,7 +379,7 @@ def test_full_file_matches_the_published_market_figures(migrated_dsn: str) -> No
 
     with psycopg.connect(migrated_dsn) as conn:
         report = load_hkjc(conn, HKJC_CSV)
-    assert report.rows_read == 90_745 and report.rows_skipped == 0
+    assert report.rows_read == 90_745 and report.rows_skipped == 0 and report.set_aside == []
     with psycopg.connect(migrated_dsn) as conn:
         summary = data_summary(conn)
     (hk_all,) = [row for row in summary.rows if row["region"] == "HK" and row["season"] == "all"]

@@ -209,6 +209,7 @@ def test_todays_card_live_prices_then_results(
     assert _dump(dsn, with_xmin=True) == before
 
 
+@pytest.mark.requires_shared_data  # the whole Betfair file (its market figures)
 def test_compare_prints_sim_next_to_real(world_dsn: tuple[str, dict[str, str]]) -> None:
     _, env = world_dsn
     out = _run(env, "sim", "compare")

@@ -1,6 +1,7 @@
 """Settlement and closing-line value: the arithmetic (giddyup.race_day.payouts), the job against a
 real database (synthetic day, corrected results, non-runners, close fallbacks), and real Betfair
-markets from ../shared/data/betfair loaded as races (dead heats, a non-runner, a 24-runner handicap)."""
+markets from ../shared/data/betfair (a fixture carved from it) loaded as races (dead heats, a
+non-runner, a 24-runner handicap)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from giddyup.timeutil import off_instant
 from tests.support.cli import run_giddyup
 from tests.support.databases import migrate_dsn
 from tests.support.frames import query_frame
-from tests.support.paths import REPO_ROOT
+from tests.support.paths import FIXTURES
 from tests.support.synthetic_card import (
     RatingModel,
     rating_features,
@@ -31,7 +32,8 @@ from tests.support.synthetic_card import (
 )
 
 UTC = dt.UTC
-BETFAIR_CSV = REPO_ROOT.parent / "shared" / "data" / "betfair" / "betfair_ukie_ratedprice_vs_bsp_2026H1.csv"
+# The four markets below, carved from ../shared/data/betfair (MIT): see tests/fixtures/README.md.
+BETFAIR_CSV = FIXTURES / "betfair" / "betfair_four_markets.csv"
 COMMISSION = 0.02
 
 
@@ -278,8 +280,6 @@ MARKETS = {
 
 
 def _betfair_markets() -> pl.DataFrame:
-    if not BETFAIR_CSV.exists():
-        pytest.skip(f"{BETFAIR_CSV} not present")
     frame = pl.read_csv(BETFAIR_CSV).filter(pl.col("WIN_MARKET_ID").is_in(list(MARKETS)))
     assert frame.get_column("WIN_MARKET_ID").n_unique() == len(MARKETS)
     return frame

@@ -2,8 +2,7 @@
 (issue 12): exchange place bets settle on the places their market paid (stored on the bet), each-way
 bets in a race of 4 starters keep their win half; checked against Betfair's own place results.
 
-Skipped without the shared file: a module-level skipif, as the other tests reading ../shared do for
-now (another change unifies that rule into a conftest helper)."""
+Skipped without the shared file, failed under CI: the requires_shared_data marker (tests/conftest.py).
 
 from __future__ import annotations
 
@@ -18,11 +17,11 @@ from giddyup.loaders.racing_writer import ensure_partitions, stable_key, upsert_
 from giddyup.race_day.settle import settle_day
 from tests.support.databases import migrate_dsn
 from tests.support.frames import query_frame
-from tests.support.paths import REPO_ROOT
+from tests.support.paths import SHARED_DATA
 
 UTC = dt.UTC
-BETFAIR_CSV = REPO_ROOT.parent / "shared" / "data" / "betfair" / "betfair_ukie_ratedprice_vs_bsp_2026H1.csv"
-pytestmark = pytest.mark.skipif(not BETFAIR_CSV.exists(), reason=f"{BETFAIR_CSV} not present")
+BETFAIR_CSV = SHARED_DATA / "betfair" / "betfair_ukie_ratedprice_vs_bsp_2026H1.csv"
+pytestmark = pytest.mark.requires_shared_data
 COMMISSION = 0.02
 SEVEN_RUNNERS_THREE_PLACES = 252204621  # 7 starters: each-way terms say 2 places, its place market paid 3
 FOUR_OF_FIVE_TWO_PLACES = 252767585  # 5 declared, a non-runner: 4 starters, its place market paid 2
