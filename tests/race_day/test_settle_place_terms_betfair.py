@@ -2,7 +2,7 @@
 (issue 12): exchange place bets settle on the places their market paid (stored on the bet), each-way
 bets in a race of 4 starters keep their win half; checked against Betfair's own place results.
 
-Skipped without the shared file, failed under CI: the requires_shared_data marker (tests/conftest.py).
+Skipped without the shared file, failed under CI: the requires_shared_data marker (tests/conftest.py)."""
 
 from __future__ import annotations
 
