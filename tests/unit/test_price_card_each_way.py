@@ -47,7 +47,7 @@ def _card() -> pl.DataFrame:
 def test_edge_ew_is_null_for_exchange_prices_and_priced_for_bookmaker_prices() -> None:
     priced = price_card(
         _card(),
-        as_of=AS_OF,
+        at=AS_OF,
         model_id=1,
         market=production_market_model(COMBINER),
         rules=RULES,
