@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     max_stake_per_bet: float = 2.0  # units
     max_stake_per_race: float = 3.0  # units
     max_stake_per_day: float = 20.0  # units
-    min_edge: float = 0.0  # bets need edge_win above this
+    min_edge: float = 0.0  # a stake's edge must beat min_edge + min_edge_per_sqrt_odds × √odds
+    min_edge_per_sqrt_odds: float = 0.02  # longer prices must promise more (chosen with the backtest)
+    bsp_below_fair: bool = True  # exchange bets at Betfair SP when the price now is below the fair price
     min_liquidity_volume: float = 1000.0  # traded volume (GBP) for liquidity_ok
     exchange_commission: float = 0.02  # on net winnings of exchange bets
     # Who places the decision step's bets: live paper trading, or a backtest's replay.

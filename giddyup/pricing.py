@@ -16,8 +16,15 @@ Definitions (../shared/specs/modeling-schema.md):
   expected profit per unit of total outlay. Each-way terms are a bookmaker's: a signal carries
   edge_ew only when its price is a bookmaker's (race_day/price_card.py), never an exchange's.
 - Kelly fraction = (p × O − 1) / (O − 1), never below 0.
-- Stakes (units of a bank of `bank_units`): kelly_multiplier × Kelly × bank for runners with an
-  edge above `min_edge` and liquidity not known to be short; then, in this order,
+- How a bet is struck (the decision rule, chosen with the backtest: docs/BACKTEST.md): on the
+  exchange, at the price available now when it is at least the market's fair price (1/p_market,
+  the race's book without its margin), else at Betfair SP, whose expectation is that fair price
+  (`execution` 'price' or 'bsp', `execution_odds` the price now or the fair price). A bookmaker
+  price is taken as it is. The stake's edge and Kelly fraction are at the execution odds net of
+  the exchange's commission on winnings: net odds = 1 + (O − 1)(1 − commission).
+- Stakes (units of a bank of `bank_units`): kelly_multiplier × Kelly × bank for runners whose
+  stake edge is above min_edge + min_edge_per_sqrt_odds × √(execution odds) (longer odds, noisier
+  prices: a longer price must promise more) and liquidity not known to be short; then, in this order,
   1. per bet: each stake is cut to max_stake_per_bet;
   2. per race: when a race's stakes sum above max_stake_per_race, all of them are scaled down by
      the same factor;
@@ -132,6 +139,9 @@ class StakeRules:
     max_per_race: float
     max_per_day: float
     min_edge: float
+    min_edge_per_sqrt_odds: float = 0.0
+    commission: float = 0.0  # on net winnings of exchange bets
+    bsp_below_fair: bool = False  # strike an exchange bet at Betfair SP when the price now is below fair
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StakeRules:
@@ -142,7 +152,52 @@ class StakeRules:
             max_per_race=settings.max_stake_per_race,
             max_per_day=settings.max_stake_per_day,
             min_edge=settings.min_edge,
+            min_edge_per_sqrt_odds=settings.min_edge_per_sqrt_odds,
+            commission=settings.exchange_commission,
+            bsp_below_fair=settings.bsp_below_fair,
         )
+
+
+EXECUTION_PRICE = "price"  # the price available now
+EXECUTION_BSP = "bsp"  # Betfair's starting price
+
+
+@dataclass(frozen=True)
+class StakePlan:
+    """How each runner's bet would be struck, and what it is worth there (see the module docstring)."""
+
+    execution: np.ndarray  # EXECUTION_PRICE or EXECUTION_BSP
+    odds: np.ndarray  # execution odds: the price now, or the fair price a BSP bet expects
+    edge: np.ndarray  # p × net odds − 1
+    kelly: np.ndarray  # Kelly fraction at the net odds
+    wanted: np.ndarray  # edge above the rule's threshold for those odds
+
+
+def net_odds(odds: ArrayLike, exchange: ArrayLike, commission: float) -> np.ndarray:
+    """Decimal odds after the exchange's commission on winnings (bookmaker odds unchanged)."""
+    odds = _array(odds)
+    return np.where(np.asarray(exchange, dtype=bool), 1.0 + (odds - 1.0) * (1.0 - commission), odds)
+
+
+def edge_threshold(odds: ArrayLike, rules: StakeRules) -> np.ndarray:
+    """The edge a bet at `odds` must beat: min_edge + min_edge_per_sqrt_odds × √odds."""
+    return rules.min_edge + rules.min_edge_per_sqrt_odds * np.sqrt(np.maximum(_array(odds), 1.0))
+
+
+def stake_plan(p: ArrayLike, odds: ArrayLike, p_market: ArrayLike, exchange: ArrayLike, rules: StakeRules) -> StakePlan:
+    """Per runner: the execution, its odds, the edge and Kelly fraction there, and whether the
+    edge clears the threshold (NaN odds or probabilities: no bet)."""
+    p, odds, exchange = _array(p), _array(odds), np.asarray(exchange, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fair = 1.0 / _array(p_market)
+    at_bsp = rules.bsp_below_fair & exchange & np.isfinite(fair) & (odds < fair)
+    execution_odds = np.where(at_bsp, fair, odds)
+    net = net_odds(execution_odds, exchange, rules.commission)
+    edge = p * net - 1.0
+    kelly = kelly_fraction(p, net)
+    with np.errstate(invalid="ignore"):
+        wanted = np.isfinite(edge) & (edge > edge_threshold(execution_odds, rules))
+    return StakePlan(np.where(at_bsp, EXECUTION_BSP, EXECUTION_PRICE), execution_odds, edge, kelly, wanted)
 
 
 def stands_down(combiner: dict) -> str | None:
@@ -176,16 +231,20 @@ def allocate_stakes(
     stakeable: ArrayLike,
     rules: StakeRules,
     day_budget: float | None = None,
+    *,
+    wanted: ArrayLike | None = None,
 ) -> np.ndarray:
     """Stakes in units for runners of one day, with the caps applied per bet, race and day.
 
     `stakeable` is False where a bet must not be struck (no price, liquidity known to be short).
-    `day_budget` is what is left of max_per_day (default: all of it); the day cap scales every
-    race given here together, so pass all of the day's open races.
+    A runner is staked when its `edge` is above rules.min_edge, or, given `wanted` (a stake
+    plan's), where that says so. `day_budget` is what is left of max_per_day (default: all of
+    it); the day cap scales every race given here together, so pass all of the day's open races.
     """
     races = np.asarray(race_ids)
     kelly_f = np.nan_to_num(_array(kelly), nan=0.0)
-    wanted = np.asarray(stakeable, dtype=bool) & (_array(edge) > rules.min_edge) & (kelly_f > 0)
+    clears = _array(edge) > rules.min_edge if wanted is None else np.asarray(wanted, dtype=bool)
+    wanted = np.asarray(stakeable, dtype=bool) & clears & (kelly_f > 0)
     stakes = np.where(wanted, rules.kelly_multiplier * kelly_f * rules.bank_units, 0.0)
     stakes = np.minimum(stakes, rules.max_per_bet)
     if stakes.size == 0:

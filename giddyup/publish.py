@@ -46,9 +46,11 @@ SIGNAL_COLUMNS: dict[str, tuple[pl.DataType | type[pl.DataType], str]] = {
     "p_model": (pl.Float64, "double precision"),
     "p_market": (pl.Float64, "double precision"),
     "vs_market_logit": (pl.Float64, "double precision"),
+    "execution": (pl.String, "text"),
+    "execution_odds": (pl.Float64, "double precision"),
 }
 REQUIRED_COLUMNS = ("as_of", "race_id", "horse_id", "model_id", "p_win")
-ODDS_COLUMNS = ("fair_odds_win", "fair_odds_place", "best_odds_win")
+ODDS_COLUMNS = ("fair_odds_win", "fair_odds_place", "best_odds_win", "execution_odds")
 PROBABILITY_COLUMNS = ("p_win", "p_place", "p_model", "p_market")
 SUM_TOLERANCE = 1e-6
 

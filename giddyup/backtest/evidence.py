@@ -54,7 +54,8 @@ ORDER BY d.race_date, d.decided_at, d.race_id, s.horse_id
 """
 
 _BETS_SQL = """
-SELECT b.bet_id, b.race_id, b.race_date, b.ts, b.horse_id, b.odds, b.stake, b.pnl, b.clv, b.status, b.exchange,
+SELECT b.bet_id, b.race_id, b.race_date, b.ts, b.horse_id, coalesce(b.matched_odds, b.odds) AS odds, b.odds AS decision_odds,
+       b.execution, b.stake, b.pnl, b.clv, b.status, b.exchange,
        s.best_odds_src, s.p_win, s.edge_win, r.off_time, ru.win_bsp, {truth} AS p_true
 FROM modeling.bets b
 JOIN racing.races r ON r.race_id = b.race_id AND r.race_date = b.race_date

@@ -110,6 +110,8 @@ def build_document(
             "model_name": settings.model_name,
             "kelly_multiplier": settings.kelly_multiplier,
             "min_edge": settings.min_edge,
+            "min_edge_per_sqrt_odds": settings.min_edge_per_sqrt_odds,
+            "bsp_below_fair": settings.bsp_below_fair,
             "max_stake_per_bet": settings.max_stake_per_bet,
             "max_stake_per_race": settings.max_stake_per_race,
             "max_stake_per_day": settings.max_stake_per_day,
@@ -126,6 +128,7 @@ def build_document(
         document["by_odds_band"] = _grouped(banded, "odds_band", truth)
         document["by_price_source"] = _grouped(banded, "price_source", truth)
         document["by_minutes_to_off"] = _grouped(banded, "minutes_to_off_band", truth)
+        document["by_execution"] = _grouped(banded, "execution", truth)
     if truth and decisions.height:
         rules = pricing.StakeRules.from_settings(settings)
         strategies = {
@@ -248,6 +251,7 @@ def render_html(document: dict, pictures: dict[str, str]) -> str:
         ("by_odds_band", "By odds band (odds taken)"),
         ("by_price_source", "By price source"),
         ("by_minutes_to_off", "By minutes to the off"),
+        ("by_execution", "By how the bet was struck (the price now, or Betfair SP)"),
         ("per_day", "Per day and cumulative"),
     ):
         parts += [f"<h2>{title}</h2>", _table(document.get(key, []))]

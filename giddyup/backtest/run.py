@@ -98,7 +98,8 @@ def backtest_key(settings: Settings, plan: BacktestPlan, world: ReplayWorld) -> 
             name: getattr(settings, name)
             for name in (
                 "kelly_multiplier", "bank_units", "max_stake_per_bet", "max_stake_per_race", "max_stake_per_day",
-                "min_edge", "min_liquidity_volume", "exchange_commission", "refresh_every_minutes",
+                "min_edge", "min_edge_per_sqrt_odds", "bsp_below_fair", "min_liquidity_volume", "exchange_commission",
+                "refresh_every_minutes",
                 "near_off_minutes", "near_off_every_minutes", "decision_minutes_before_off",
             )
         },

@@ -12,6 +12,8 @@ import datetime as dt
 import numpy as np
 import psycopg
 
+from giddyup.odds import EXCHANGE_SOURCES
+from giddyup.pricing import StakeRules, edge_threshold, net_odds
 from giddyup.race_day.latest_signals import read_latest_sets
 from giddyup.race_day.price_card import OpenStakes
 
@@ -34,17 +36,30 @@ def day_budget(
     return max(0.0, max_per_day - committed_stake(conn, race_date, at, source))
 
 
-def open_stakes_from_signals(conn: psycopg.Connection, race_ids: list[int], at: dt.datetime) -> OpenStakes:
-    """Kelly, edge and whether a bet could be struck, per runner of each race's latest signal set."""
+def open_stakes_from_signals(
+    conn: psycopg.Connection, race_ids: list[int], at: dt.datetime, rules: StakeRules
+) -> OpenStakes:
+    """Kelly, whether the stake rule wants a bet, and whether one could be struck, per runner of
+    each race's latest signal set (as that set was priced: its p_win at its execution odds)."""
     rows = read_latest_sets(
-        conn, race_ids, at, ("race_id", "kelly_fraction", "edge_win", "best_odds_win", "liquidity_ok")
-    )
+        conn,
+        race_ids,
+        at,
+        ("race_id", "kelly_fraction", "p_win", "coalesce(execution_odds, best_odds_win)", "best_odds_src",
+         "best_odds_win", "liquidity_ok"),
+    )  # fmt: skip
     if not rows:
         return OpenStakes.none()
-    race_id, kelly, edge, odds, liquidity = zip(*rows, strict=True)
+    race_id, kelly, p_win, odds, source, best, liquidity = zip(*rows, strict=True)
+    execution_odds = np.array([np.nan if o is None else o for o in odds], dtype=float)
+    exchange = np.isin(np.asarray(source, dtype=object), EXCHANGE_SOURCES)
+    p = np.array([np.nan if v is None else v for v in p_win], dtype=float)
+    edge = p * net_odds(execution_odds, exchange, rules.commission) - 1.0
+    with np.errstate(invalid="ignore"):
+        wanted = np.isfinite(edge) & (edge > edge_threshold(execution_odds, rules))
     return OpenStakes(
         np.array(race_id, dtype=np.int64),
         np.array([k or 0.0 for k in kelly], dtype=float),
-        np.array([-1.0 if e is None else e for e in edge], dtype=float),
-        np.array([o is not None and ok is not False for o, ok in zip(odds, liquidity, strict=True)], dtype=bool),
+        wanted,
+        np.array([o is not None and ok is not False for o, ok in zip(best, liquidity, strict=True)], dtype=bool),
     )

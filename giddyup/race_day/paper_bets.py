@@ -2,16 +2,21 @@
 
 A race is decided by the first run at or after its decision point (off − decision minutes) and
 before its off: every runner of the race's latest signal set at the instant
-(giddyup.race_day.latest_signals) with stake_units > 0 becomes a `win` bet with source `paper` (`backtest` in a replay: settings.bet_source), at that
-signal's best_odds_win and stake, ts = the run's instant. The decision is recorded in
-modeling.paper_decisions (with or without bets), so the race is decided exactly once per source: later runs,
-however many, add nothing, and a run after the off decides nothing. Bets are inserted with
-ON CONFLICT DO NOTHING on the unique index (race, horse, side, source) as a second guard.
+(giddyup.race_day.latest_signals) with stake_units > 0 becomes a `win` bet with source `paper`
+(`backtest` in a replay: settings.bet_source), struck as its signal says (giddyup.pricing: at
+the price now, or at Betfair SP; `execution`), for its stake, ts = the run's instant. The decision
+is recorded in modeling.paper_decisions (with or without bets), so the race is decided exactly
+once per source: later runs, however many, add nothing, and a run after the off decides nothing.
+Bets are inserted with ON CONFLICT DO NOTHING on the unique index (race, horse, side, source) as
+a second guard.
 
-expected_ev = edge_win × stake (expected profit in units). `exchange` is true for prices from
-the exchange (live, exchange_wap): settlement charges commission on those only.
+odds = the odds the stake was sized at (the price now, or the fair price a BSP bet expects);
+matched_odds = the price for a bet at the price, NULL for a BSP bet until settlement gives it
+Betfair SP. expected_ev = stake × (p_win × net odds − 1), net of the exchange's commission.
+`exchange` is true for prices from the exchange (live, exchange_wap): settlement charges
+commission on those only.
 
-Only psycopg here: this runs every minute inside `giddyup refresh`.
+Only psycopg (and numpy) here: this runs every minute inside `giddyup refresh`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from giddyup.odds import EXCHANGE_SOURCES
+from giddyup.pricing import EXECUTION_PRICE, net_odds
 from giddyup.race_day.card import CardRace, read_card
 from giddyup.race_day.latest_signals import read_latest_sets
 from giddyup.race_day.schedule import Cadence, races_awaiting_decision
@@ -50,15 +56,18 @@ _PICK_COLUMNS = (
     "as_of",
     "best_odds_win",
     "stake_units",
-    "edge_win",
+    "p_win",
     "best_odds_src",
+    "coalesce(execution, 'price')",
+    "coalesce(execution_odds, best_odds_win)",
 )
 
 _INSERT_BET_SQL = """
 INSERT INTO modeling.bets (ts, race_id, horse_id, side, odds, stake, expected_ev, source,
-                           runner_id, race_date, model_id, signal_as_of, exchange, status)
+                           runner_id, race_date, model_id, signal_as_of, exchange, status, execution, matched_odds)
 VALUES (%(at)s, %(race_id)s, %(horse_id)s, 'win', %(odds)s, %(stake)s, %(expected_ev)s, %(source)s,
-        %(runner_id)s, %(race_date)s, %(model_id)s, %(signal_as_of)s, %(exchange)s, 'open')
+        %(runner_id)s, %(race_date)s, %(model_id)s, %(signal_as_of)s, %(exchange)s, 'open', %(execution)s,
+        %(matched_odds)s)
 ON CONFLICT (race_id, horse_id, side, source) WHERE source IN ('paper', 'backtest') DO NOTHING
 RETURNING stake
 """
@@ -72,13 +81,18 @@ RETURNING race_id
 
 
 def _decide_race(
-    conn: psycopg.Connection, race: CardRace, signals: list[tuple], at: dt.datetime, source: str
+    conn: psycopg.Connection, race: CardRace, signals: list[tuple], at: dt.datetime, source: str, commission: float
 ) -> tuple[bool, int, float]:
     placed, staked = 0, 0.0
     signal_as_of, model_id = race.latest_signal_as_of, race.latest_model_id
-    for _, horse_id, runner_id, signal_date, model, as_of, odds, stake, edge, price_source in signals:
+    for signal in signals:
+        _, horse_id, runner_id, signal_date, model, as_of, _best, stake, p_win, price_source, execution, odds = signal
         if not stake or stake <= 0 or odds is None:
             continue
+        exchange = price_source in EXCHANGE_SOURCES
+        # The odds the stake was sized at: the price now, or the fair price a Betfair SP bet
+        # expects; what a BSP bet gets is its matched_odds, set at settlement.
+        edge = p_win * float(net_odds(odds, exchange, commission)) - 1.0 if p_win is not None else None
         row = conn.execute(
             _INSERT_BET_SQL,
             {
@@ -88,11 +102,13 @@ def _decide_race(
                 "odds": odds,
                 "stake": stake,
                 "expected_ev": None if edge is None else edge * stake,
+                "execution": execution,
+                "matched_odds": odds if execution == EXECUTION_PRICE else None,
                 "runner_id": runner_id,
                 "race_date": signal_date or race.race_date,
                 "model_id": model,
                 "signal_as_of": as_of,
-                "exchange": price_source in EXCHANGE_SOURCES,
+                "exchange": exchange,
                 "source": source,
             },
         ).fetchone()
@@ -118,7 +134,9 @@ def place_paper_bets(conn: psycopg.Connection, at: dt.datetime, settings: Settin
         sets[row[0]].append(row)
     with conn.transaction():
         for race in pending:
-            decided, placed, staked = _decide_race(conn, race, sets[race.race_id], at, settings.bet_source)
+            decided, placed, staked = _decide_race(
+                conn, race, sets[race.race_id], at, settings.bet_source, settings.exchange_commission
+            )
             if decided:
                 result.races_decided.append(race.race_id)
                 result.bets_placed += placed

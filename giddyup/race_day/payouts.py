@@ -55,6 +55,7 @@ class Bet:
     ew_places: int | None = None
     ew_fraction: str | None = None
     places_paid: int | None = None  # a place bet's market: the places it pays
+    execution: str = "price"  # struck at the price taken, or at Betfair SP ("bsp")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ import polars as pl
 
 from giddyup import pricing
 from giddyup.errors import GiddyUpError
-from giddyup.race_day.prices import SOURCE_BOOKMAKER, add_market_probabilities
+from giddyup.odds import EXCHANGE_SOURCES, SOURCE_BOOKMAKER
+from giddyup.race_day.prices import add_market_probabilities
 
 # A race-normalised probability below this is floored (then renormalised): the publisher and the
 # table refuse p <= 0, and no runner is truly impossible.
@@ -68,14 +69,14 @@ class OpenStakes:
     """Other open races of the day (not priced in this run) as the day cap sees them."""
 
     race_id: np.ndarray
-    kelly: np.ndarray
-    edge: np.ndarray
+    kelly: np.ndarray  # at the execution odds
+    wanted: np.ndarray  # the stake plan's edge clears its threshold
     stakeable: np.ndarray
 
     @classmethod
     def none(cls) -> OpenStakes:
-        empty = np.array([], dtype=float)
-        return cls(np.array([], dtype=np.int64), empty, empty, np.array([], dtype=bool))
+        no = np.array([], dtype=bool)
+        return cls(np.array([], dtype=np.int64), np.array([], dtype=float), no, no)
 
 
 CARD_COLUMNS = ("race_id", "runner_id", "horse_id", "race_date", "p_model", "odds", "odds_src", "volume", "handicap")
@@ -220,9 +221,11 @@ def price_card(
 
     odds = priced.get_column("odds").to_numpy()
     edge_win = pricing.edge_win(p_win, odds)
+    exchange = np.isin(np.asarray(priced.get_column("odds_src").to_list(), dtype=object), EXCHANGE_SOURCES)
+    plan = pricing.stake_plan(p_win, odds, p_market, exchange, rules)
     at_bookmaker = (priced.get_column("odds_src") == SOURCE_BOOKMAKER).fill_null(False).to_numpy()
     edge_ew = np.where(at_bookmaker, pricing.edge_each_way(p_win, p_place, odds, fraction), np.nan)
-    kelly = pricing.kelly_fraction(p_win, odds)
+    kelly = plan.kelly
     liquidity = [pricing.liquidity_ok(v, min_liquidity_volume) for v in priced.get_column("volume").to_list()]
     stakeable = np.array([ok is not False for ok in liquidity])
 
@@ -230,7 +233,7 @@ def price_card(
     if standing_down:
         stakes = np.zeros(race_ids.size)
     else:
-        stakes = _stakes(race_ids, kelly, edge_win, stakeable, rules, open_stakes, day_budget, decided_races)
+        stakes = _stakes(race_ids, kelly, plan.wanted, stakeable, rules, open_stakes, day_budget, decided_races)
 
     sources = priced.get_column("odds_src").to_list()
     reasons = [
@@ -257,6 +260,8 @@ def price_card(
             "edge_ew": _nullable(edge_ew),
             "kelly_fraction": kelly,
             "stake_units": stakes,
+            "execution": pl.Series(plan.execution.tolist(), dtype=pl.String),
+            "execution_odds": _nullable(plan.odds),
             "liquidity_ok": pl.Series(liquidity, dtype=pl.Boolean),
             "reasons_json": pl.Series(reasons, dtype=pl.String),
             "runner_id": priced.get_column("runner_id"),
@@ -273,7 +278,7 @@ def price_card(
 def _stakes(
     race_ids: np.ndarray,
     kelly: np.ndarray,
-    edge_win: np.ndarray,
+    wanted: np.ndarray,
     stakeable: np.ndarray,
     rules: pricing.StakeRules,
     open_stakes: OpenStakes | None,
@@ -287,17 +292,19 @@ def _stakes(
     decided = np.isin(race_ids, np.fromiter(decided_races, dtype=np.int64, count=len(decided_races)))
     is_open = ~decided
     stakes = np.zeros(race_ids.size)
+    all_kelly = np.concatenate([kelly[is_open], others.kelly])
     stakes[is_open] = pricing.allocate_stakes(
         np.concatenate([race_ids[is_open], others.race_id]),
-        np.concatenate([kelly[is_open], others.kelly]),
-        np.concatenate([edge_win[is_open], others.edge]),
+        all_kelly,
+        all_kelly,  # the edge test is the plan's (`wanted`)
         np.concatenate([stakeable[is_open], others.stakeable]),
         rules,
         day_budget,
+        wanted=np.concatenate([wanted[is_open], others.wanted]),
     )[: int(is_open.sum())]
     if decided.any():
         stakes[decided] = pricing.allocate_stakes(
-            race_ids[decided], kelly[decided], edge_win[decided], stakeable[decided], rules, None
+            race_ids[decided], kelly[decided], kelly[decided], stakeable[decided], rules, None, wanted=wanted[decided]
         )
     return stakes
 

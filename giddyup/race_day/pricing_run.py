@@ -96,8 +96,8 @@ def price_races(
         and race.latest_signal_as_of is not None
     ]
     budget = day_budget(conn, card.race_date, at, settings.max_stake_per_day, settings.bet_source)
-    open_stakes = open_stakes_from_signals(conn, others, at)
     rules = pricing.StakeRules.from_settings(settings)
+    open_stakes = open_stakes_from_signals(conn, others, at, rules)
 
     batches: list[PricedCard] = []
     model_ids = sorted(markets)

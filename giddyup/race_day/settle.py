@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import psycopg
 
 from giddyup.config import Settings
 from giddyup.odds import PRICE_SOURCES
+from giddyup.pricing import EXECUTION_BSP
 from giddyup.race_day.payouts import Bet, Leg, RunnerResult, closing_line_value, commission_by_bet, legs_of
 from giddyup.race_rules import is_handicap
 from giddyup.timeutil import off_instant
@@ -47,11 +48,12 @@ class Settlement:
     clv_close_odds: float | None
     close_odds_src: str | None
     clv: float | None
+    matched_odds: float | None = None  # the odds the bet got: its price, or Betfair SP for a BSP bet
 
 
 _BETS_SQL = """
 SELECT b.bet_id, b.race_id, b.horse_id, b.side, b.odds, b.stake, b.source, b.exchange,
-       b.ew_places, b.ew_fraction, b.places_paid
+       b.ew_places, b.ew_fraction, b.places_paid, b.execution
 FROM modeling.bets b
 WHERE b.race_id IN (SELECT race_id FROM racing.races WHERE race_date = %s)
 ORDER BY b.bet_id
@@ -82,14 +84,18 @@ _UPDATE_SQL = """
 UPDATE modeling.bets b SET
     status = u.status, pnl = u.pnl, commission = u.commission, result_pos_raw = u.result_pos_raw,
     dead_heat_ways = u.dead_heat_ways, clv_close_odds = u.clv_close_odds,
-    close_odds_src = u.close_odds_src, clv = u.clv, settled_at = %s
+    close_odds_src = u.close_odds_src, clv = u.clv, matched_odds = coalesce(u.matched_odds, b.matched_odds),
+    settled_at = %s
 FROM unnest(%s::bigint[], %s::text[], %s::float8[], %s::float8[], %s::text[], %s::int[], %s::float8[],
-            %s::text[], %s::float8[])
-     AS u(bet_id, status, pnl, commission, result_pos_raw, dead_heat_ways, clv_close_odds, close_odds_src, clv)
+            %s::text[], %s::float8[], %s::float8[])
+     AS u(bet_id, status, pnl, commission, result_pos_raw, dead_heat_ways, clv_close_odds, close_odds_src, clv,
+          matched_odds)
 WHERE b.bet_id = u.bet_id
-  AND (b.status, b.pnl, b.commission, b.result_pos_raw, b.dead_heat_ways, b.clv_close_odds, b.close_odds_src, b.clv)
+  AND (b.status, b.pnl, b.commission, b.result_pos_raw, b.dead_heat_ways, b.clv_close_odds, b.close_odds_src, b.clv,
+       b.matched_odds)
       IS DISTINCT FROM
-      (u.status, u.pnl, u.commission, u.result_pos_raw, u.dead_heat_ways, u.clv_close_odds, u.close_odds_src, u.clv)
+      (u.status, u.pnl, u.commission, u.result_pos_raw, u.dead_heat_ways, u.clv_close_odds, u.close_odds_src, u.clv,
+       coalesce(u.matched_odds, b.matched_odds))
 """
 
 
@@ -153,9 +159,17 @@ def settle_bets(
     horse_of: dict[int, int],
     commission_rate: float,
 ) -> list[Settlement]:
-    """Settle bets whose race has results (pure: the database work is around it)."""
+    """Settle bets whose race has results (pure: the database work is around it). A bet struck at
+    Betfair SP is settled at the runner's Betfair SP (its matched odds); at its decision odds when
+    the result carries none."""
     legs: list[tuple[Bet, Leg]] = []
     voids: set[int] = set()
+    bets = [
+        replace(bet, odds=closes.get((bet.race_id, horse_of[bet.bet_id]), (None,))[0] or bet.odds)
+        if bet.execution == EXECUTION_BSP
+        else bet
+        for bet in bets
+    ]
     for bet in bets:
         key = (bet.race_id, horse_of[bet.bet_id])
         result = results.get(key, RunnerResult(None, None, 1, 0, False))  # absent: a non-runner
@@ -192,6 +206,7 @@ def settle_bets(
                 clv_close_odds=close,
                 close_odds_src=source,
                 clv=closing_line_value(bet.odds, close),
+                matched_odds=bet.odds,
             )
         )
     return settlements
@@ -206,7 +221,7 @@ def settle_day(
     result.bets_seen = len(rows)
     if not rows:
         return result
-    bets = [Bet(b[0], b[1], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10]) for b in rows]
+    bets = [Bet(b[0], b[1], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11]) for b in rows]
     horse_of = {b[0]: b[2] for b in rows}
     race_ids = sorted({bet.race_id for bet in bets})
     results, closes, unsettled = _results(conn, race_date, race_ids)
@@ -245,7 +260,7 @@ def _write(conn: psycopg.Connection, settlements: list[Settlement], settled_at: 
         return 0
     fields = (
         *("bet_id", "status", "pnl", "commission", "result_pos_raw", "dead_heat_ways"),
-        *("clv_close_odds", "close_odds_src", "clv"),
+        *("clv_close_odds", "close_odds_src", "clv", "matched_odds"),
     )
     columns = [[getattr(item, name) for item in settlements] for name in fields]
     return conn.execute(_UPDATE_SQL, (settled_at, *columns)).rowcount
