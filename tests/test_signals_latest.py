@@ -93,7 +93,7 @@ def test_latest_table_follows_publishes_updates_deletes_and_truncates(db) -> Non
     rng = np.random.default_rng(7)
     instants = [START + dt.timedelta(minutes=10 * i) for i in range(12)]
     races = {101: 4, 102: 3, 103: 5}
-    steps = 0
+    done = set()
     for step in range(40):
         action = rng.choice(["publish", "publish", "publish", "republish_changed", "move", "delete", "redate"])
         at = instants[int(rng.integers(len(instants)))]  # instants arrive in any order
@@ -124,8 +124,8 @@ def test_latest_table_follows_publishes_updates_deletes_and_truncates(db) -> Non
             conn.execute("UPDATE modeling.signals SET race_date = race_date + 1 WHERE race_id = %s", (first_race,))
         conn.commit()
         assert latest_table(conn) == recomputed(conn), f"after step {step} ({action})"
-        steps += 1
-    assert steps == 40 and len(latest_table(conn)) > 0
+        done.add(str(action))
+    assert done == {"publish", "republish_changed", "move", "delete", "redate"} and latest_table(conn)
 
     conn.execute("DELETE FROM modeling.signals WHERE race_id = 101")
     conn.commit()
