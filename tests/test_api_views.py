@@ -13,12 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import REPO_ROOT
 
-API_DOC = REPO_ROOT / "docs" / "API.md"
+from giddyup.db.migrate import migrate
+
+# the checkout's docs/API.md, wherever under tests/ this file sits
+API_DOC = next(p / "docs" / "API.md" for p in Path(__file__).resolve().parents if (p / "docs" / "API.md").is_file())
 API_ROLE = "giddyup_api"
 BASE_TABLE = {
     "api_v1_models": "models",
@@ -202,10 +205,9 @@ RACE, OTHER_RACE, YESTERDAY_RACE = 9_100_001, 9_100_002, 9_100_000
 def priced(database_factory) -> dict:  # type: ignore[no-untyped-def]
     """A day: race RACE priced at T0 and T1 by model A, then (production changed) two of its three
     runners by model B at T2; OTHER_RACE priced at T0; a race of the day before; two bets."""
-    from conftest import migrate_dsn
-
     dsn = database_factory.create("gu_api")
-    migrate_dsn(dsn, with_racing_reference=False)
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        migrate(admin)
     with psycopg.connect(dsn) as conn:
         model_a, model_b = (
             conn.execute(

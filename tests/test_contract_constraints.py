@@ -19,7 +19,6 @@ from pathlib import Path
 import polars as pl
 import psycopg
 import pytest
-from conftest import migrate_dsn
 
 from giddyup.db.migrate import migrate, migrations_dir
 from giddyup.errors import GiddyUpError, ValidationError
@@ -208,7 +207,8 @@ def test_the_migrations_apply_to_a_database_holding_rows_of_every_table(fresh_ds
         model_id = admin.execute("INSERT INTO modeling.models (version) VALUES ('t') RETURNING model_id").fetchone()[0]  # type: ignore[index]
         for sql in VALID_ROWS.values():
             admin.execute(sql.format(model_id=model_id))
-    migrate_dsn(fresh_dsn, with_racing_reference=False)
+    with psycopg.connect(fresh_dsn, autocommit=True) as admin:
+        migrate(admin)
     with psycopg.connect(fresh_dsn) as conn:
         assert conn.execute("SELECT count(*) FROM modeling.api_v1_latest_signals").fetchone() == (1,)
         assert conn.execute("SELECT count(*) FROM modeling.api_v1_bets").fetchone() == (1,)

@@ -23,7 +23,6 @@ import numpy as np
 import polars as pl
 import psycopg
 import pytest
-from conftest import migrate_dsn
 
 from giddyup.db.migrate import migrate, migrations_dir
 from giddyup.publish import SIGNAL_COLUMNS, publish_signals
@@ -312,7 +311,8 @@ def test_migration_with_signals_in_place_keeps_the_latest_rows(fresh_dsn: str, t
         conn.commit()
     assert len(old_view) == 4 + 3 + 4 + 1
 
-    migrate_dsn(fresh_dsn, with_racing_reference=False)
+    with psycopg.connect(fresh_dsn, autocommit=True) as admin:
+        migrate(admin)
 
     with psycopg.connect(fresh_dsn) as conn:
         new_view = conn.execute("SELECT * FROM modeling.latest_signals ORDER BY race_id, horse_id, model_id").fetchall()
