@@ -226,8 +226,9 @@ def compare_objectives() -> None:
 
     from giddyup.features.build import build_training_features
     from giddyup.features.contract import FeatureSet
-    from giddyup.model.evaluate import evaluate_feature_sets, sim_truth
+    from giddyup.model.evaluate import evaluate_feature_sets
     from giddyup.model.params import TrainConfig
+    from giddyup.sim.truth import truth_of_runners
 
     worlds = {"HK": (database(HK_DB)[0], dt.date.fromisoformat(HK_WINDOW[0]), dt.date.fromisoformat(HK_WINDOW[2]))}
     dsn, last = sim_world()
@@ -245,7 +246,7 @@ def compare_objectives() -> None:
             features.feature_columns,
             features.categorical_columns,
         )
-        truth = sim_truth(dsn, test.frame.get_column("runner_id"))
+        truth = truth_of_runners(dsn, test.frame.get_column("runner_id").to_list())
         for objective in ("conditional_logit", "binary"):
             started = time.perf_counter()
             result, _ = evaluate_feature_sets(train, test, config=TrainConfig(objective=objective), truth=truth)

@@ -35,7 +35,7 @@ from giddyup.config import Settings  # noqa: E402
 from giddyup.db.migrate import migrate  # noqa: E402
 from giddyup.race_day.refresh import refresh  # noqa: E402
 from giddyup.race_day.score import score_day  # noqa: E402
-from giddyup.race_day.synthetic_card import (  # noqa: E402
+from tests.support.synthetic_card import (  # noqa: E402
     RatingModel,
     rating_features,
     register_model,
@@ -125,7 +125,7 @@ def bench_real_model(server: str, runs: int) -> None:
             with psycopg.connect(dsn) as conn:
                 start = time.perf_counter()
                 result = score_day(
-                    conn, race_date=SIM_TODAY, as_of=as_of, model=model, features=features, settings=settings
+                    conn, race_date=SIM_TODAY, at=as_of, model=model, features=features, settings=settings
                 )
                 conn.commit()
                 score.append(time.perf_counter() - start)
@@ -139,7 +139,7 @@ def bench_real_model(server: str, runs: int) -> None:
         for _ in range(2):
             start = time.perf_counter()
             subprocess.run(
-                [*cli, "score", "--date", SIM_TODAY.isoformat(), "--as-of", as_of.isoformat()],
+                [*cli, "score", "--date", SIM_TODAY.isoformat(), "--at", as_of.isoformat()],
                 env=env,
                 cwd=REPO,
                 check=True,
@@ -188,7 +188,7 @@ def main() -> None:
         for _ in range(max(3, args.runs // 2)):
             with psycopg.connect(dsn) as conn:
                 start = time.perf_counter()
-                score_day(conn, race_date=DAY, as_of=MORNING, model=model, features=features, settings=settings)
+                score_day(conn, race_date=DAY, at=MORNING, model=model, features=features, settings=settings)
                 conn.commit()
                 score_times.append(time.perf_counter() - start)
         print(f"score (in-process, stand-in model, publish + snapshots + parquet): {_median_ms(score_times)}")

@@ -19,26 +19,17 @@ or the same command directly:
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import DAG, CronTriggerTimetable
-from giddyup_tasks import RUN_INSTANT, SCHEDULE_TZ, TEMPLATE_MACROS, giddyup_task
+from airflow.sdk import CronTriggerTimetable
+from giddyup_tasks import RUN_INSTANT, SCHEDULE_TZ, giddyup_dag, giddyup_task, schedules
 
-with DAG(
-    dag_id="giddyup_intraday_refresh",
-    schedule=CronTriggerTimetable("* 11-22 * * *", timezone=SCHEDULE_TZ),
-    start_date=pendulum.datetime(2026, 1, 1, tz=SCHEDULE_TZ),
-    catchup=False,
-    # One run at a time: a slow minute delays the next one instead of racing it.
-    max_active_runs=1,
-    dagrun_timeout=timedelta(minutes=5),
-    default_args={
-        "owner": "giddyup-modeling",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=10),
-        "execution_timeout": timedelta(minutes=3),
-    },
-    tags=["giddyup", "scoring", "intraday"],
+# One run at a time (the shared header): a slow minute delays the next one instead of racing it.
+with giddyup_dag(
+    "giddyup_intraday_refresh",
+    schedule=CronTriggerTimetable(*schedules.INTRADAY_REFRESH, timezone=SCHEDULE_TZ),
     doc_md=__doc__,
-    user_defined_macros=TEMPLATE_MACROS,
+    tags=["scoring", "intraday"],
+    dagrun_timeout=timedelta(minutes=5),
+    retry_delay=timedelta(seconds=10),
+    execution_timeout=timedelta(minutes=3),
 ) as dag:
     refresh = giddyup_task("refresh", ["refresh", "--at", RUN_INSTANT])

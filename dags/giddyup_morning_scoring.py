@@ -3,11 +3,11 @@
 
 Every day at 08:00 Europe/Madrid, for the Madrid date D of the run's logical instant T:
 
-1. `score` runs `giddyup score --date D --as-of T`: prices every declared runner of D's races with
+1. `score` runs `giddyup score --date D --at T`: prices every declared runner of D's races with
    the `production` model and upserts them into `modeling.signals` with `as_of = T` (one
    transaction; re-running the same T changes no row).
 2. `drift` runs `giddyup drift --date D`: the Evidently drift report of D's scored runners against
-   the model's training reference. Writes the HTML and JSON under the artifacts directory and one
+   the model's training reference. Writes the HTML and JSON under the artifacts folder (drift/D/) and one
    row per (date, model version) in `modeling.drift_reports`, listed on the "Drift reports" page.
    Status `alert` makes the task fail (the report is saved first) so on-call sees it.
 
@@ -17,33 +17,24 @@ Every day at 08:00 Europe/Madrid, for the Madrid date D of the run's logical ins
 
 or the same commands directly:
 
-    giddyup score --date 2026-03-28 --as-of 2026-03-28T07:00:00+00:00
+    giddyup score --date 2026-03-28 --at 2026-03-28T07:00:00+00:00
     giddyup drift --date 2026-03-28
 """
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import DAG, CronTriggerTimetable
-from giddyup_tasks import RUN_DATE, RUN_INSTANT, SCHEDULE_TZ, TEMPLATE_MACROS, giddyup_task
+from airflow.sdk import CronTriggerTimetable
+from giddyup_tasks import RUN_DATE, RUN_INSTANT, SCHEDULE_TZ, giddyup_dag, giddyup_task, schedules
 
-with DAG(
-    dag_id="giddyup_morning_scoring",
-    schedule=CronTriggerTimetable("0 8 * * *", timezone=SCHEDULE_TZ),
-    start_date=pendulum.datetime(2026, 1, 1, tz=SCHEDULE_TZ),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=timedelta(hours=2),
-    default_args={
-        "owner": "giddyup-modeling",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=5),
-        "execution_timeout": timedelta(minutes=30),
-    },
-    tags=["giddyup", "scoring", "monitoring"],
+with giddyup_dag(
+    "giddyup_morning_scoring",
+    schedule=CronTriggerTimetable(*schedules.MORNING_SCORING, timezone=SCHEDULE_TZ),
     doc_md=__doc__,
-    user_defined_macros=TEMPLATE_MACROS,
+    tags=["scoring", "monitoring"],
+    dagrun_timeout=timedelta(hours=2),
+    retry_delay=timedelta(minutes=5),
+    execution_timeout=timedelta(minutes=30),
 ) as dag:
-    score = giddyup_task("score", ["score", "--date", RUN_DATE, "--as-of", RUN_INSTANT])
+    score = giddyup_task("score", ["score", "--date", RUN_DATE, "--at", RUN_INSTANT])
     drift = giddyup_task("drift", ["drift", "--date", RUN_DATE])
     score >> drift

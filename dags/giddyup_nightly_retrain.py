@@ -4,10 +4,11 @@
 Every night at 02:30 Europe/Madrid (on the spring clock-change night, when 02:30 does not exist,
 Airflow runs it once at 03:30), for the Madrid date D of the run's logical instant:
 
-1. `features` runs `giddyup features build --until D --out $GIDDYUP_ARTIFACTS_DIR/features/D`:
-   point-in-time features of every race up to D, written as files under the artifacts directory.
-2. `train` runs `giddyup train --as-of D --promote auto`: a LightGBM model trained on what was known
-   at the start of D, logged and registered in MLflow (alias `challenger`), with its row in
+1. `features` runs `giddyup features build --date D`: point-in-time features of every resulted
+   race before D, written to features/D under the artifacts folder.
+2. `train` runs `giddyup train --date D --promote auto`: reads those files (checking that they were
+   built up to D − 1 with this code's feature list), trains a LightGBM model on what was known at
+   the start of D, logs and registers it in MLflow (alias `challenger`), with its row in
    `modeling.models`. The promotion gate is inside the command: alias `production` moves only if
    the new version beats the current one on the same holdout.
 
@@ -17,40 +18,28 @@ Airflow runs it once at 03:30), for the Madrid date D of the run's logical insta
 
 or, without Airflow, the same commands in the giddyup image or a checkout:
 
-    giddyup features build --until 2026-03-28 --out /data/artifacts/features/2026-03-28
-    giddyup train --as-of 2026-03-28 --promote auto
+    giddyup features build --date 2026-03-28
+    giddyup train --date 2026-03-28 --promote auto
 """
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import DAG, CronTriggerTimetable
-from giddyup_tasks import RUN_DATE, SCHEDULE_TZ, TEMPLATE_MACROS, artifacts_dir, giddyup_task
+from airflow.sdk import CronTriggerTimetable
+from giddyup_tasks import RUN_DATE, SCHEDULE_TZ, giddyup_dag, giddyup_task, schedules
 
-with DAG(
-    dag_id="giddyup_nightly_retrain",
-    schedule=CronTriggerTimetable("30 2 * * *", timezone=SCHEDULE_TZ),
-    start_date=pendulum.datetime(2026, 1, 1, tz=SCHEDULE_TZ),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=timedelta(hours=4),
-    default_args={
-        "owner": "giddyup-modeling",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=10),
-        "execution_timeout": timedelta(minutes=45),
-    },
-    tags=["giddyup", "training"],
+with giddyup_dag(
+    "giddyup_nightly_retrain",
+    schedule=CronTriggerTimetable(*schedules.NIGHTLY_RETRAIN, timezone=SCHEDULE_TZ),
     doc_md=__doc__,
-    user_defined_macros=TEMPLATE_MACROS,
+    tags=["training"],
+    dagrun_timeout=timedelta(hours=4),
+    retry_delay=timedelta(minutes=10),
+    execution_timeout=timedelta(minutes=45),
 ) as dag:
-    features = giddyup_task(
-        "features",
-        ["features", "build", "--until", RUN_DATE, "--out", f"{artifacts_dir()}/features/{RUN_DATE}"],
-    )
+    features = giddyup_task("features", ["features", "build", "--date", RUN_DATE])
     train = giddyup_task(
         "train",
-        ["train", "--as-of", RUN_DATE, "--promote", "auto"],
+        ["train", "--date", RUN_DATE, "--promote", "auto"],
         execution_timeout=timedelta(hours=2),
     )
     features >> train

@@ -7,8 +7,8 @@ date D of the run's logical instant:
 1. `settle` runs `giddyup settle --date D`: settles D's bets whose results are in (pnl, dead
    heats, non-runners void, commission) and their closing-line value, updating `modeling.bets`.
    Idempotent; a corrected result re-settles the bet.
-2. `report` runs `giddyup report --from D --to D --out $GIDDYUP_ARTIFACTS_DIR/reports/daily/D`:
-   the day's performance report (HTML + JSON: bets, staked, pnl, ROI, CLV), rewritten each run.
+2. `report` runs `giddyup report --from D --to D`: the day's performance report (HTML + JSON:
+   bets, staked, pnl, ROI, CLV) in reports/daily/D under the artifacts folder, rewritten each run.
 
 **Re-run a day by hand** (any logical instant of that Madrid day works):
 
@@ -17,36 +17,23 @@ date D of the run's logical instant:
 or the same commands directly:
 
     giddyup settle --date 2026-03-28
-    giddyup report --from 2026-03-28 --to 2026-03-28 --out /data/artifacts/reports/daily/2026-03-28
+    giddyup report --from 2026-03-28 --to 2026-03-28
 """
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import DAG, MultipleCronTriggerTimetable
-from giddyup_tasks import RUN_DATE, SCHEDULE_TZ, TEMPLATE_MACROS, artifacts_dir, giddyup_task
+from airflow.sdk import MultipleCronTriggerTimetable
+from giddyup_tasks import RUN_DATE, SCHEDULE_TZ, giddyup_dag, giddyup_task, schedules
 
-with DAG(
-    dag_id="giddyup_settlement",
-    # Results arrive through the afternoon and evening; the late run catches the last ones.
-    schedule=MultipleCronTriggerTimetable("0,30 13-22 * * *", "45 23 * * *", timezone=SCHEDULE_TZ),
-    start_date=pendulum.datetime(2026, 1, 1, tz=SCHEDULE_TZ),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=timedelta(minutes=25),
-    default_args={
-        "owner": "giddyup-modeling",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
-        "execution_timeout": timedelta(minutes=10),
-    },
-    tags=["giddyup", "settlement", "reporting"],
+with giddyup_dag(
+    "giddyup_settlement",
+    schedule=MultipleCronTriggerTimetable(*schedules.SETTLEMENT, timezone=SCHEDULE_TZ),
     doc_md=__doc__,
-    user_defined_macros=TEMPLATE_MACROS,
+    tags=["settlement", "reporting"],
+    dagrun_timeout=timedelta(minutes=25),
+    retry_delay=timedelta(minutes=2),
+    execution_timeout=timedelta(minutes=10),
 ) as dag:
     settle = giddyup_task("settle", ["settle", "--date", RUN_DATE])
-    report = giddyup_task(
-        "report",
-        ["report", "--from", RUN_DATE, "--to", RUN_DATE, "--out", f"{artifacts_dir()}/reports/daily/{RUN_DATE}"],
-    )
+    report = giddyup_task("report", ["report", "--from", RUN_DATE, "--to", RUN_DATE])
     settle >> report

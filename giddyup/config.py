@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from giddyup.artifacts import CHECKOUT_ARTIFACTS_DIR, ArtifactLayout
 
 
 class Settings(BaseSettings):
@@ -32,7 +35,7 @@ class Settings(BaseSettings):
         default="hrd_win_prob",
         validation_alias=AliasChoices("GIDDYUP_MODEL_NAME", "MODEL_NAME"),
     )
-    artifacts_dir: Path = Field(default=Path("./.giddyup"))
+    artifacts_dir: Path = Field(default=Path(CHECKOUT_ARTIFACTS_DIR))
 
     # --- time zones ---------------------------------------------------------------------------
     schedule_tz: str = "Europe/Madrid"  # when jobs run (the Airflow schedules)
@@ -47,6 +50,8 @@ class Settings(BaseSettings):
     min_edge: float = 0.0  # bets need edge_win above this
     min_liquidity_volume: float = 1000.0  # traded volume (GBP) for liquidity_ok
     exchange_commission: float = 0.02  # on net winnings of exchange bets
+    # Who places the decision step's bets: live paper trading, or a backtest's replay.
+    bet_source: Literal["paper", "backtest"] = "paper"
 
     # --- intraday cadence ---------------------------------------------------------------------
     refresh_every_minutes: int = 10
@@ -78,14 +83,19 @@ class Settings(BaseSettings):
     def artifacts_path(self) -> Path:
         return self.artifacts_dir.expanduser().resolve()
 
+    @property
+    def artifacts(self) -> ArtifactLayout:
+        """Every path under the artifacts folder (giddyup.artifacts)."""
+        return ArtifactLayout(self.artifacts_path)
+
     def resolved_mlflow_uri(self) -> str:
         """The tracking URI to use: the configured one, else a SQLite store under artifacts_dir."""
         if self.mlflow_tracking_uri is not None:
             return self.mlflow_tracking_uri.get_secret_value()
-        return f"sqlite:///{self.artifacts_path / 'mlflow.db'}"
+        return f"sqlite:///{self.artifacts.mlflow_db}"
 
     def mlflow_artifact_location(self) -> str:
-        return (self.artifacts_path / "mlruns").as_uri()
+        return self.artifacts.mlruns.as_uri()
 
 
 @lru_cache(maxsize=1)

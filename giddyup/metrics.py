@@ -1,32 +1,14 @@
-"""Race-level probability helpers and scores shared by the data report, evaluation and pricing.
+"""Race-level scores shared by the data report, evaluation and the model (the market's own
+probability and book are in giddyup.odds).
 
-Conventions: a market probability is 1/price normalised within the race; a race's log loss is
--log p(winner); McFadden's pseudo-R² is 1 - Σ -log p(winner) / Σ log(field size), i.e. against a
-uniform guess over the starters.
+Conventions: a race's log loss is -log p(winner); McFadden's pseudo-R² is
+1 - Σ -log p(winner) / Σ log(field size), i.e. against a uniform guess over the starters.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
-
-
-def implied_probability(price: str | pl.Expr, race: str = "race_id") -> pl.Expr:
-    """1/price normalised within each race (NULL where the price is NULL)."""
-    price_expr = pl.col(price) if isinstance(price, str) else price
-    inverse = 1.0 / price_expr
-    return inverse / inverse.sum().over(race)
-
-
-def overround(price: str | pl.Expr, race: str = "race_id") -> pl.Expr:
-    """Σ 1/price over the race (the book): about 1.0 at Betfair SP, 1.15-1.30 at bookmaker SP."""
-    price_expr = pl.col(price) if isinstance(price, str) else price
-    return (1.0 / price_expr).sum().over(race)
-
-
-def normalise_within_race(values: str | pl.Expr, race: str = "race_id") -> pl.Expr:
-    expr = pl.col(values) if isinstance(values, str) else values
-    return expr / expr.sum().over(race)
 
 
 def mcfadden_r2(p_winner: np.ndarray, field_size: np.ndarray) -> float:

@@ -8,14 +8,13 @@ Definitions (../shared/specs/modeling-schema.md):
 - Each-way terms (UK) from the number of runners expected to start and whether the race is a
   handicap: under 5 runners none; 5–7: 2 places at 1/4; 8+: 3 places at 1/5; handicaps of
   12–15 runners: 3 places at 1/4; handicaps of 16+: 4 places at 1/4.
-- A race is a handicap when its name (racing.races.race_name) says so: the words `handicap`,
-  `hcap`, `h'cap`, `hcp` or `nursery` (a nursery is a two-year-old handicap), any case. The
-  rating band is not used: classified and rated races have one without being handicaps.
+- Whether a race is a handicap: giddyup.race_rules.
 - p_place = the probability of finishing within the race's each-way places, or within the first
   three where the race has no each-way terms (fewer than 5 runners). fair_odds_place = 1 / p_place.
 - edge_ew: an each-way bet is two equal halves, one on the win at odds O, one on the place at
   1 + (O − 1) × fraction; edge_ew = ½ (p_win × O − 1) + ½ (p_place × place odds − 1), the
-  expected profit per unit of total outlay.
+  expected profit per unit of total outlay. Each-way terms are a bookmaker's: a signal carries
+  edge_ew only when its price is a bookmaker's (race_day/price_card.py), never an exchange's.
 - Kelly fraction = (p × O − 1) / (O − 1), never below 0.
 - Stakes (units of a bank of `bank_units`): kelly_multiplier × Kelly × bank for runners with an
   edge above `min_edge` and liquidity not known to be short; then, in this order,
@@ -32,7 +31,6 @@ Definitions (../shared/specs/modeling-schema.md):
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -40,14 +38,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
+from giddyup.odds import MIN_ODDS
+
 if TYPE_CHECKING:
     from giddyup.config import Settings
 
-MIN_ODDS = 1.01  # the publisher and the tables refuse odds below this
 STAKE_STEP = 0.01  # stakes are whole hundredths of a unit
 NO_EW_PLACES = 3  # p_place counts the first three where a race has no each-way terms
-
-_HANDICAP_WORDS = re.compile(r"\b(handicap|hcap|h'cap|hcp|nursery)\b", re.IGNORECASE)
 
 
 def _array(values: ArrayLike) -> np.ndarray:
@@ -102,11 +99,6 @@ QUARTER = Fraction(1, 4)
 FIFTH = Fraction(1, 5)
 
 
-def is_handicap(race_name: str | None) -> bool:
-    """Whether racing.races.race_name names a handicap (see the module docstring)."""
-    return bool(race_name) and _HANDICAP_WORDS.search(race_name) is not None  # type: ignore[arg-type]
-
-
 def each_way_terms(runners: int, handicap: bool) -> EachWayTerms | None:
     """UK each-way terms for a race with `runners` expected starters; None under 5 runners."""
     if runners < 5:
@@ -151,6 +143,25 @@ class StakeRules:
             max_per_day=settings.max_stake_per_day,
             min_edge=settings.min_edge,
         )
+
+
+def stands_down(combiner: dict) -> str | None:
+    """Why nothing may be staked on this model version's prices, or None when stakes are allowed.
+
+    A signal is a price; a stake is a claim that the price is wrong. The claim needs evidence: the
+    version's holdout must show its combination pricing winners better than the market beyond
+    chance (combiner["edge_evidence"], written by training: the log-loss gain per race and its
+    95% interval over race days). Without that evidence the rule stands down. A version trained
+    before the evidence was recorded has none written and is not stood down."""
+    evidence = combiner.get("edge_evidence")
+    if not isinstance(evidence, dict) or evidence.get("evidence_of_edge", True):
+        return None
+    gain, interval = evidence.get("mean_gain_per_race"), evidence.get("ci95")
+    figures = f" (log-loss gain per race {gain:+.4f}" if gain is not None else " ("
+    figures += f", 95% interval {interval[0]:+.4f} to {interval[1]:+.4f})" if interval else ")"
+    return "standing down: on its holdout the model's combination did not beat the market beyond chance" + (
+        figures if figures != " ()" else ""
+    )
 
 
 def _scale_to_cap(stakes: np.ndarray, cap: float) -> np.ndarray:

@@ -17,6 +17,7 @@ import polars as pl
 import psycopg
 
 from giddyup.errors import ValidationError
+from giddyup.odds import MIN_ODDS
 
 KEY_COLUMNS = ("as_of", "race_id", "horse_id", "model_id")
 
@@ -50,7 +51,6 @@ REQUIRED_COLUMNS = ("as_of", "race_id", "horse_id", "model_id", "p_win")
 ODDS_COLUMNS = ("fair_odds_win", "fair_odds_place", "best_odds_win")
 PROBABILITY_COLUMNS = ("p_win", "p_place", "p_model", "p_market")
 SUM_TOLERANCE = 1e-6
-MIN_ODDS = 1.01
 
 
 @dataclass(frozen=True)
@@ -183,32 +183,50 @@ def prepare_signals(signals: pl.DataFrame) -> pl.DataFrame:
         raise ValidationError(f"signal batch has a column of the wrong type: {str(exc).splitlines()[0]}") from None
 
 
-def validate_signals(frame: pl.DataFrame) -> None:
-    """Raise ValidationError naming the first row (race_id, horse_id) that breaks a rule."""
+def _row_rules(frame: pl.DataFrame) -> list[tuple[pl.Expr, object]]:
+    """Every per-row rule, in the order they are reported: (mask of breaking rows, message)."""
+    rules: list[tuple[pl.Expr, object]] = []
     for name in REQUIRED_COLUMNS:
-        row = _first(frame, pl.col(name).is_null())
-        if row is not None:
-            raise ValidationError(f"signal row {_row_label(row)}: {name} is NULL")
-
+        rules.append((pl.col(name).is_null(), lambda row, name=name: f"{name} is NULL"))
     for name, (dtype, _) in SIGNAL_COLUMNS.items():
         if name in frame.columns and dtype == pl.Float64:
-            row = _first(frame, pl.col(name).is_nan() | pl.col(name).is_infinite())
-            if row is not None:
-                raise ValidationError(f"signal row {_row_label(row)}: {name}={row[name]} is NaN or infinite")
-
+            rules.append(
+                (
+                    pl.col(name).is_nan() | pl.col(name).is_infinite(),
+                    lambda row, name=name: f"{name}={row[name]} is NaN or infinite",
+                )
+            )
     for name in PROBABILITY_COLUMNS:
         if name in frame.columns:
-            row = _first(frame, (pl.col(name) <= 0) | (pl.col(name) > 1))
-            if row is not None:
-                raise ValidationError(f"signal row {_row_label(row)}: {name}={row[name]} is outside (0, 1]")
-
+            rules.append(
+                (
+                    (pl.col(name) <= 0) | (pl.col(name) > 1),
+                    lambda row, name=name: f"{name}={row[name]} is outside (0, 1]",
+                )
+            )
     for name in ODDS_COLUMNS:
         if name in frame.columns:
-            row = _first(frame, pl.col(name) < MIN_ODDS)
-            if row is not None:
-                raise ValidationError(
-                    f"signal row {_row_label(row)}: {name}={row[name]} is below {MIN_ODDS} (odds must be NULL or >= {MIN_ODDS})"
+            rules.append(
+                (
+                    pl.col(name) < MIN_ODDS,
+                    lambda row, name=name: (
+                        f"{name}={row[name]} is below {MIN_ODDS} (odds must be NULL or >= {MIN_ODDS})"
+                    ),
                 )
+            )
+    return rules
+
+
+def validate_signals(frame: pl.DataFrame) -> None:
+    """Raise ValidationError naming the first row (race_id, horse_id) that breaks a rule."""
+    rules = _row_rules(frame)
+    # One pass over the batch for every rule; the offending row is looked up only when one breaks.
+    broken = frame.select([mask.fill_null(False).any().alias(str(i)) for i, (mask, _) in enumerate(rules)]).row(0)
+    for (mask, message), is_broken in zip(rules, broken, strict=True):
+        if is_broken:
+            row = _first(frame, mask)
+            assert row is not None
+            raise ValidationError(f"signal row {_row_label(row)}: {message(row)}")  # type: ignore[operator]
 
     duplicated = _first(frame, pl.struct(*KEY_COLUMNS).is_duplicated())
     if duplicated is not None:

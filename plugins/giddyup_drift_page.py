@@ -2,15 +2,15 @@
 
 Served by the Airflow API server as a FastAPI sub-application under /giddyup (Airflow 3 plugin
 `fastapi_apps`) and shown in the Browse menu as an embedded view (`external_views`). It reads
-`modeling.drift_reports` server-side with PG_DSN, or else the Airflow connection `giddyup_db`, and
-serves report files only from inside GIDDYUP_ARTIFACTS_DIR. Everything it shows is HTML-escaped.
+`modeling.drift_reports` server-side through the Airflow connection `giddyup_db`, or else PG_DSN
+(the factory's order, giddyup_tasks.database_dsn), and serves report files only from inside the
+artifacts folder (GIDDYUP_ARTIFACTS_DIR). Everything it shows is HTML-escaped.
 Only users logged in to Airflow get it (the API server's own session cookie or bearer token).
 """
 
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,6 +19,9 @@ from airflow.api_fastapi.core_api.security import requires_authenticated
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
+from giddyup_tasks import database_dsn as resolve_database_dsn
+
+from giddyup.artifacts import container_artifacts_dir
 
 URL_PREFIX = "/giddyup"
 LIST_LIMIT = 365
@@ -54,16 +57,17 @@ DAG run. Newest first.</p>
 
 
 def database_dsn() -> str:
-    dsn = os.environ.get("PG_DSN", "").strip()
-    if dsn:
-        return dsn
-    try:  # the API server reads connections from its metadata database and secrets backends
-        from airflow.models.connection import Connection
-        from giddyup_tasks import DB_CONN_ID, postgres_dsn
+    """giddyup_tasks.database_dsn, with the API server's own connection lookup (its metadata
+    database and secrets backends)."""
+    from airflow.models.connection import Connection
 
-        return postgres_dsn(Connection.get_connection_from_secrets(DB_CONN_ID))
-    except Exception:
-        raise HTTPException(503, "no database configured: set PG_DSN or the giddyup_db connection") from None
+    try:
+        dsn = resolve_database_dsn(Connection.get_connection_from_secrets)
+    except Exception:  # a broken secrets backend: the page says no database, never why in detail
+        dsn = None
+    if not dsn:
+        raise HTTPException(503, "no database configured: set the giddyup_db connection or PG_DSN")
+    return dsn
 
 
 def fetch_reports(limit: int = LIST_LIMIT) -> list[dict]:
@@ -115,7 +119,7 @@ def report_file(report_id: int, kind: str) -> Path:
         row = conn.execute(FILE_SQL[kind], (report_id,)).fetchone()
     if row is None:
         raise HTTPException(404, "no such drift report")
-    root = Path(os.environ.get("GIDDYUP_ARTIFACTS_DIR", "/data/artifacts")).resolve()
+    root = Path(container_artifacts_dir()).resolve()
     path = Path(row[0]).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise HTTPException(404, "the report file is not in the artifacts directory")

@@ -3,7 +3,12 @@
 `giddyup_task(task_id, command)` returns a DockerOperator running the task image (the default), or,
 with GIDDYUP_TASK_RUNNER=local, a subprocess running the same argv with the `giddyup` installed
 next to Airflow (machines without Docker, and the DAG tests). Both render the same templated
-command, so what a task ran can always be re-run by hand.
+command, so what a task ran can always be re-run by hand. `giddyup_dag(...)` is the header every
+GiddyUp DAG shares (owner, start date, no catch-up, one run at a time, retries, the macros).
+
+Commands take only the run's date or instant (RUN_DATE, RUN_INSTANT): their files go to the
+default paths under the artifacts folder (giddyup.artifacts, the one module that names them; the
+Airflow image has GiddyUp's package without its dependencies for it).
 
 Settings are read from the environment when a DAG file is parsed (nothing here touches the
 database at parse time). Secrets (PG_DSN, MLFLOW_TRACKING_URI) are resolved only when a task runs,
@@ -17,17 +22,21 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pendulum
 from airflow.providers.docker.operators.docker import DockerOperator
-from airflow.sdk import BaseHook, BaseOperator
+from airflow.sdk import DAG, BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowNotFoundException
 from airflow.sdk.log import mask_secret
 from docker.types import Mount
 
-SCHEDULE_TZ = "Europe/Madrid"
+from giddyup import schedules as schedules  # re-exported: the DAG files take their crons from here
+from giddyup.artifacts import ARTIFACTS_DIR_ENV, container_artifacts_dir
+from giddyup.schedules import SCHEDULE_TZ
+
 _INSTANT = "giddyup_run_instant(logical_date | default(none), dag_run | default(none))"
 # The Madrid calendar date of the run's instant (the day a daily DAG is for).
 RUN_DATE = "{{ " + _INSTANT + ".in_timezone('Europe/Madrid').strftime('%Y-%m-%d') }}"
@@ -49,11 +58,6 @@ TEMPLATE_MACROS = {"giddyup_run_instant": run_instant}
 
 DB_CONN_ID = "giddyup_db"
 MLFLOW_CONN_ID = "giddyup_mlflow"
-
-
-def artifacts_dir() -> str:
-    """Where reports and feature files go: the same path in the task container and locally."""
-    return os.environ.get("GIDDYUP_ARTIFACTS_DIR", "/data/artifacts")
 
 
 def task_runner() -> str:
@@ -83,21 +87,32 @@ def _http_uri(conn) -> str:
     return f"{'https' if conn.conn_type == 'https' else 'http'}://{conn.host}{port}{path}"
 
 
-def _from_connection(conn_id: str, build) -> str | None:
+def _from_connection(conn_id: str, build, get_connection=None) -> str | None:
+    from airflow.exceptions import AirflowNotFoundException as CoreNotFound
+
     try:
-        return build(BaseHook.get_connection(conn_id))
-    except AirflowNotFoundException:
+        return build((get_connection or BaseHook.get_connection)(conn_id))
+    except (AirflowNotFoundException, CoreNotFound):
         return None
 
 
+def database_dsn(get_connection=None) -> str | None:
+    """The racing/modeling database: the Airflow connection giddyup_db first, else PG_DSN in the
+    environment; the one order both plugins use. `get_connection` is how to look a connection up
+    (a task's BaseHook by default; the API server passes its own)."""
+    return _from_connection(DB_CONN_ID, postgres_dsn, get_connection) or os.environ.get("PG_DSN") or None
+
+
+def mlflow_uri() -> str | None:
+    """MLflow: the Airflow connection giddyup_mlflow first, else MLFLOW_TRACKING_URI."""
+    return _from_connection(MLFLOW_CONN_ID, _http_uri) or os.environ.get("MLFLOW_TRACKING_URI") or None
+
+
 def runtime_secrets() -> dict[str, str]:
-    """PG_DSN and MLFLOW_TRACKING_URI for the command: Airflow connection first, else environment.
+    """PG_DSN and MLFLOW_TRACKING_URI for the command (database_dsn(), mlflow_uri()).
 
     Called only while a task runs; every value is registered with Airflow's log masker."""
-    found = {
-        "PG_DSN": _from_connection(DB_CONN_ID, postgres_dsn) or os.environ.get("PG_DSN"),
-        "MLFLOW_TRACKING_URI": _from_connection(MLFLOW_CONN_ID, _http_uri) or os.environ.get("MLFLOW_TRACKING_URI"),
-    }
+    found = {"PG_DSN": database_dsn(), "MLFLOW_TRACKING_URI": mlflow_uri()}
     secrets = {name: value for name, value in found.items() if value}
     for value in secrets.values():
         mask_secret(value)
@@ -140,7 +155,7 @@ class GiddyUpLocalOperator(BaseOperator):
 
     def execute(self, context) -> None:
         argv = [local_giddyup(), *self.command]
-        env = {**os.environ, "GIDDYUP_ARTIFACTS_DIR": artifacts_dir(), **runtime_secrets()}
+        env = {**os.environ, ARTIFACTS_DIR_ENV: container_artifacts_dir(), **runtime_secrets()}
         self.log.info("Running giddyup %s", " ".join(self.command))
         with subprocess.Popen(
             argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
@@ -153,21 +168,72 @@ class GiddyUpLocalOperator(BaseOperator):
             raise AirflowException(f"giddyup {self.command[0]} exited with code {code}")
 
 
+def _operator_settings() -> tuple[type[BaseOperator], dict]:
+    """The operator class of the configured runner and the settings every task of it shares."""
+    if task_runner() == "local":
+        return GiddyUpLocalOperator, {}
+    volume = os.environ.get("GIDDYUP_ARTIFACTS_VOLUME", "giddyup-artifacts")
+    return GiddyUpDockerOperator, {
+        "image": giddyup_image(),
+        "docker_url": os.environ.get("GIDDYUP_DOCKER_URL", "unix://var/run/docker.sock"),
+        "network_mode": os.environ.get("GIDDYUP_DOCKER_NETWORK") or None,
+        "auto_remove": "success",
+        "mount_tmp_dir": False,
+        "mounts": [Mount(target=container_artifacts_dir(), source=volume, type="volume")],
+        "environment": {ARTIFACTS_DIR_ENV: container_artifacts_dir()},  # templated: nothing secret here
+    }
+
+
 def giddyup_task(task_id: str, command: list[str], **overrides) -> BaseOperator:
     """One task running `giddyup *command` (items may be Jinja templates such as RUN_DATE)."""
     if not command or any(not isinstance(part, str) for part in command):
         raise ValueError("command must be a non-empty list of strings (the argv after `giddyup`)")
-    common = {"task_id": task_id, "command": list(command), "do_xcom_push": False, **overrides}
-    if task_runner() == "local":
-        return GiddyUpLocalOperator(**common)
-    volume = os.environ.get("GIDDYUP_ARTIFACTS_VOLUME", "giddyup-artifacts")
-    return GiddyUpDockerOperator(
-        image=giddyup_image(),
-        docker_url=os.environ.get("GIDDYUP_DOCKER_URL", "unix://var/run/docker.sock"),
-        network_mode=os.environ.get("GIDDYUP_DOCKER_NETWORK") or None,
-        auto_remove="success",
-        mount_tmp_dir=False,
-        mounts=[Mount(target=artifacts_dir(), source=volume, type="volume")],
-        environment={"GIDDYUP_ARTIFACTS_DIR": artifacts_dir()},  # templated: nothing secret here
-        **common,
+    operator, shared = _operator_settings()
+    return operator(task_id=task_id, command=list(command), do_xcom_push=False, **shared, **overrides)
+
+
+def giddyup_mapped_task(task_id: str, commands, **overrides):
+    """One task per argv in `commands` (an XCom list of argv lists, made by an upstream task):
+    dynamic task mapping, each mapped instance a `giddyup` command like any other task."""
+    operator, shared = _operator_settings()
+    return operator.partial(task_id=task_id, do_xcom_push=False, **shared, **overrides).expand(command=commands)
+
+
+OWNER = "giddyup-modeling"
+START_DATE = pendulum.datetime(2026, 1, 1, tz=SCHEDULE_TZ)
+
+
+def giddyup_dag(
+    dag_id: str,
+    *,
+    schedule,
+    doc_md: str | None,
+    tags: list[str],
+    dagrun_timeout: timedelta,
+    retry_delay: timedelta,
+    execution_timeout: timedelta,
+    retries: int = 2,
+    max_active_runs: int = 1,
+    **overrides,
+) -> DAG:
+    """The header every GiddyUp DAG shares: schedules in Madrid from START_DATE, no catch-up, one
+    run at a time (every DAG writes shared tables), retries, the owner and the `giddyup` tag, the
+    macros RUN_DATE and RUN_INSTANT use, and the module docstring as the DAG's doc."""
+    return DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=max_active_runs,
+        dagrun_timeout=dagrun_timeout,
+        default_args={
+            "owner": OWNER,
+            "retries": retries,
+            "retry_delay": retry_delay,
+            "execution_timeout": execution_timeout,
+        },
+        tags=["giddyup", *tags],
+        doc_md=doc_md,
+        user_defined_macros=TEMPLATE_MACROS,
+        **overrides,
     )

@@ -1,61 +1,27 @@
-"""Test fixtures: a real PostgreSQL, one fresh database per test run (and per test where needed).
+"""Fixtures: a real PostgreSQL, one fresh database per test run (and per test where needed).
 
 PG_DSN set (CI: the server at 127.0.0.1:5432): databases are created on that server.
 PG_DSN unset: the embedded server under ./.giddyup is started and used the same way.
+Helpers that are not fixtures live in tests/support/ (databases, the CLI, frames, test data).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import conninfo
 
 from giddyup.config import reset_settings_cache
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def _server_dsn() -> str:
-    dsn = os.environ.get("PG_DSN", "").strip()
-    if dsn:
-        return conninfo.make_conninfo(dsn, dbname="postgres")
-    from giddyup.db.embedded import EmbeddedPostgres
-
-    return EmbeddedPostgres(REPO_ROOT / ".giddyup").ensure_running().dsn("postgres")
+from tests.support import databases
+from tests.support.databases import DatabaseFactory, migrate_dsn
 
 
 @pytest.fixture(scope="session")
 def server_dsn() -> str:
     """DSN of the maintenance database on the test server."""
-    return _server_dsn()
-
-
-class DatabaseFactory:
-    """Creates uniquely named databases on the test server and drops them afterwards."""
-
-    def __init__(self, server_dsn: str) -> None:
-        self.server_dsn = server_dsn
-        self.created: list[str] = []
-
-    def create(self, prefix: str = "gu_test") -> str:
-        name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(self.server_dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.created.append(name)
-        return conninfo.make_conninfo(self.server_dsn, dbname=name)
-
-    def drop_all(self) -> None:
-        with psycopg.connect(self.server_dsn, autocommit=True) as conn:
-            for name in self.created:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        self.created.clear()
+    return databases.server_dsn()
 
 
 @pytest.fixture(scope="session")
@@ -63,13 +29,6 @@ def database_factory(server_dsn: str) -> Iterator[DatabaseFactory]:
     factory = DatabaseFactory(server_dsn)
     yield factory
     factory.drop_all()
-
-
-def migrate_dsn(dsn: str, *, with_racing_reference: bool = True) -> None:
-    from giddyup.db.migrate import migrate
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        migrate(conn, with_racing_reference=with_racing_reference)
 
 
 @pytest.fixture(scope="session")
@@ -113,29 +72,3 @@ def giddyup_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
     yield use
     reset_settings_cache()
-
-
-def run_giddyup(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 600
-) -> subprocess.CompletedProcess[str]:
-    """Run the real `giddyup` console program (the same command a DAG task runs)."""
-    return subprocess.run(
-        [sys.executable, "-m", "giddyup.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=REPO_ROOT,
-    )
-
-
-def query_frame(dsn: str, sql: str, *params: object):
-    """Rows of a query as a Polars frame (instants in UTC), for asserting what a job wrote."""
-    import polars as pl
-
-    with psycopg.connect(dsn) as conn:
-        cur = conn.execute(sql, params)
-        columns = [d.name for d in cur.description]
-        rows = cur.fetchall()
-    frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
-    return frame.with_columns(pl.col(pl.Datetime).dt.convert_time_zone("UTC"))

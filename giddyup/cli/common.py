@@ -1,14 +1,11 @@
-"""Shared CLI helpers: the console, global options, date/instant parsing, error translation."""
+"""Shared CLI helpers: the console, global options, error translation (options: cli/options.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from dataclasses import dataclass
 
 from rich.console import Console
-
-from giddyup.errors import GiddyUpError
 
 # Logs and CI output are not terminals: a fixed wide layout keeps tables readable there.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -21,24 +18,6 @@ class _State:
 
 
 state = _State()
-
-
-def parse_date(value: str, option: str = "--date") -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise GiddyUpError(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def parse_instant(value: str, option: str = "--at") -> dt.datetime:
-    """An ISO-8601 instant with a zone (`2026-03-29T12:00:00+00:00` or `...Z`), returned in UTC."""
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise GiddyUpError(f"{option} {value!r} is not an ISO-8601 instant") from None
-    if parsed.tzinfo is None:
-        raise GiddyUpError(f"{option} {value!r} has no time zone; add Z or an offset such as +01:00")
-    return parsed.astimezone(dt.UTC)
 
 
 def describe_unexpected(exc: BaseException) -> str | None:

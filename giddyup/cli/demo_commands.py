@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from giddyup.cli.common import console, parse_date
+from giddyup.cli.common import console
+from giddyup.cli.options import OptionalRaceDate, parse_date
 
 
 def demo_command(
-    date: str | None = typer.Option(
-        None, "--date", help="The day to run (YYYY-MM-DD; default: today in Europe/Madrid)."
-    ),
+    date: OptionalRaceDate = None,
     seed: int = typer.Option(7, "--seed", help="Same seed and date: the same world and the same day."),
     history_days: int = typer.Option(730, "--history-days", help="Days of simulated history before the day."),
 ) -> None:
     """Simulate a world, retrain, score, reprice every minute, paper-bet, settle, report: one day, end to end.
+
+    The day is --date (default: today in Europe/Madrid).
 
     Uses the database PG_DSN names, or the embedded server when PG_DSN is unset; it must be empty or
     a previous demo's (which is reset). Reports land under <artifacts>/demo/.

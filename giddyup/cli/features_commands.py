@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import time
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 
-from giddyup.cli.common import console, parse_date
+from giddyup.cli.common import console
+from giddyup.cli.options import OptionalRaceDate, parse_date
 from giddyup.errors import GiddyUpError
 
 features_app = typer.Typer(help="Point-in-time features from racing history.", no_args_is_help=True)
@@ -25,63 +24,51 @@ def _regions(values: list[str] | None) -> list[str] | None:
 
 @features_app.command("build")
 def build_command(
-    until: Annotated[str, typer.Option("--until", help="Last race day included (YYYY-MM-DD).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for features.parquet and manifest.json.")],
+    date: OptionalRaceDate = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Last race day included (YYYY-MM-DD); needs --out.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for features.parquet and manifest.json (default with --date).")
+    ] = None,
     since: Annotated[str | None, typer.Option("--since", help="First race day included (default: all).")] = None,
     region: Annotated[
         list[str] | None, typer.Option("--region", help="Only these regions (repeat, or GB,IRE). History uses all.")
     ] = None,
 ) -> None:
-    """Features of resulted races from --since to --until: each race uses only earlier days."""
-    import polars as pl
+    """Features of resulted races, each race using only earlier days.
 
+    --date D: what the model for day D trains on (races before D), written to features/D under the
+    artifacts folder, where `giddyup train --date D` reads them (the nightly retrain's hand-off).
+    --until D --out DIR: races up to D, written to DIR."""
+    from giddyup.config import get_settings
     from giddyup.db.connect import database_dsn
-    from giddyup.features.build import FEATURE_DESCRIPTIONS, BuildStats, build_training_features
-    from giddyup.features.contract import ID_COLUMNS, LABEL_COLUMNS, MARKET_COLUMNS
+    from giddyup.features.files import FEATURES_FILE, MANIFEST_FILE, build_feature_files
 
-    until_date = parse_date(until, "--until")
+    if (date is None) == (until is None):
+        raise GiddyUpError("give either --date D (features for day D's model) or --until D with --out DIR")
+    settings = get_settings()
+    if date is not None:
+        race_date = parse_date(date)
+        until_date = race_date - dt.timedelta(days=1)  # races of D itself have not run when the day starts
+        folder = out or settings.artifacts.features_dir(race_date)
+    else:
+        until_date = parse_date(until or "", "--until")
+        if out is None:
+            raise GiddyUpError("--until needs --out DIR (or use --date D for the artifacts folder)")
+        folder = out
     since_date = parse_date(since, "--since") if since else None
-    regions = _regions(region)
-    started = time.perf_counter()
-    stats = BuildStats()
-    built = build_training_features(database_dsn(), until=until_date, since=since_date, regions=regions, stats=stats)
-    frame = built.frame
-    if frame.height == 0:
-        where = f" in {', '.join(regions)}" if regions else ""
-        raise GiddyUpError(
-            f"no resulted races with starters from {since_date or 'the first day'} to {until_date}{where}; nothing written"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    with stats.timed("write"):
-        frame.write_parquet(out / "features.parquet")
-    stats.seconds["total"] = round(time.perf_counter() - started, 3)
-    races = frame.get_column("race_id").n_unique()
-    first = cast(dt.date, frame.get_column("race_date").min())
-    last = cast(dt.date, frame.get_column("race_date").max())
-    manifest = {
-        "features": list(built.feature_columns),
-        "categorical": list(built.categorical_columns),
-        "feature_hash": built.feature_hash(),
-        "descriptions": {name: FEATURE_DESCRIPTIONS[name] for name in built.feature_columns},
-        "columns": {"id": list(ID_COLUMNS), "label": list(LABEL_COLUMNS), "market": list(MARKET_COLUMNS)},
-        "rows": frame.height,
-        "races": races,
-        "window": {"since": since_date.isoformat() if since_date else None, "until": until_date.isoformat()},
-        "race_dates": {"first": first.isoformat(), "last": last.isoformat()},
-        "regions": regions,
-        "region_rows": dict(frame.group_by("region").len().sort("region").iter_rows()),
-        "read_path": stats.read_path,
-        "rows_read": stats.rows_read,
-        "seconds": stats.seconds,
-        "polars": pl.__version__,
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    built, manifest = build_feature_files(
+        database_dsn(settings), folder, until=until_date, since=since_date, regions=_regions(region)
+    )
+    seconds = manifest["seconds"]
     console.print(
-        f"features: {frame.height} starters in {races} races, {first} .. {last}, "
+        f"features: {manifest['rows']} starters in {manifest['races']} races, "
+        f"{manifest['race_dates']['first']} .. {manifest['race_dates']['last']}, "
         f"{len(built.feature_columns)} features (hash {built.feature_hash()})"
     )
     console.print(
-        f"read {stats.rows_read} rows via {stats.read_path} in {stats.seconds.get('read', 0):.1f} s; "
-        f"total {stats.seconds['total']:.1f} s"
+        f"read {manifest['rows_read']} rows via {manifest['read_path']} in {seconds.get('read', 0):.1f} s; "
+        f"total {seconds.get('total', 0):.1f} s"
     )
-    console.print(f"wrote {out / 'features.parquet'} and {out / 'manifest.json'}")
+    console.print(f"wrote {folder / FEATURES_FILE} and {folder / MANIFEST_FILE}")

@@ -13,6 +13,7 @@ import sys
 import typer
 
 from giddyup.cli import (
+    backtest_commands,
     data_commands,
     db_commands,
     demo_commands,
@@ -69,6 +70,7 @@ app.command("train")(model_commands.train_command)
 app.command("evaluate")(model_commands.evaluate_command)
 app.add_typer(model_commands.model_app, name="model")
 app.command("demo")(demo_commands.demo_command)
+app.command("backtest")(backtest_commands.backtest_command)
 
 
 def main() -> None:

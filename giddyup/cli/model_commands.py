@@ -5,13 +5,13 @@ LightGBM, MLflow and Polars are imported inside the command functions (startup s
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from giddyup.cli.common import console, parse_date
+from giddyup.cli.common import console
+from giddyup.cli.options import RaceDate, parse_date
 from giddyup.errors import GiddyUpError
 
 model_app = typer.Typer(help="Registered win-model versions: list them, promote one.", no_args_is_help=True)
@@ -32,7 +32,7 @@ MarketPrice = Annotated[str, typer.Option("--market-price", help="Market price c
 
 
 def train_command(
-    as_of: Annotated[str, typer.Option("--as-of", help="Train on resulted races before this day (YYYY-MM-DD).")],
+    date: RaceDate,
     promote: Annotated[
         str, typer.Option("--promote", help="auto: promote if it beats production on the holdout; never.")
     ] = "auto",
@@ -40,29 +40,33 @@ def train_command(
     region: Region = None,
     market_price: MarketPrice = "auto",
 ) -> None:
-    """Train on races before --as-of; register in MLflow (alias challenger); gate promotion.
+    """Train the model for racing day --date on the races before it; register in MLflow (alias
+    challenger); gate promotion.
 
-    With --promote auto, alias production moves to the new version only when it beats the current
-    production version by log loss on the same holdout races (both figures are printed)."""
-    as_of_day = parse_date(as_of, "--as-of")
+    Reads the features `giddyup features build --date D` wrote under the artifacts folder when they
+    are there (the nightly retrain's hand-off), else builds them. With --promote auto, alias
+    production moves to the new version only when it beats the current production version by log
+    loss on the same holdout races (both figures are printed)."""
+    race_date = parse_date(date)
     since_day = parse_date(since, "--since") if since else None
     _choice(promote, PROMOTE_MODES, "--promote")
     _choice(market_price, MARKET_PRICES, "--market-price")
 
     from giddyup.config import get_settings
     from giddyup.db.connect import database_dsn
-    from giddyup.features.build import build_training_features
-    from giddyup.model.train_job import describe, train_and_register
+    from giddyup.model.train_job import describe, train_for_date
 
     settings = get_settings()
-    # Races of the as-of day itself may not have run yet when the nightly job starts.
-    until = as_of_day - dt.timedelta(days=1)
-    with console.status(f"building training features up to {until}"):
-        features = build_training_features(database_dsn(settings), until=until, since=since_day, regions=region)
-    console.print(f"training on {features.frame.height} runners, {len(features.feature_columns)} features")
     with console.status("training (cross-validation, calibration, combiner) and logging to MLflow"):
-        report = train_and_register(
-            features, as_of=as_of_day, settings=settings, promote=promote, price_column=market_price
+        report = train_for_date(
+            settings,
+            database_dsn(settings),
+            race_date,
+            promote=promote,
+            since=since_day,
+            regions=region,
+            price_column=market_price,
+            on_features=console.print,
         )
     for line in describe(report):
         console.print(line)
@@ -79,10 +83,20 @@ def evaluate_command(
     min_edge: Annotated[
         float, typer.Option("--min-edge", help="Staking rule: back runners with p x price - 1 above this.")
     ] = 0.1,
+    retrain_every: Annotated[
+        str | None,
+        typer.Option(
+            "--retrain-every",
+            help="Walk forward: retrain before every season (HK from 1 Sept, else calendar year), month or "
+            "N days of the test window on everything before it; pooled figures, the single fit beside.",
+        ),
+    ] = None,
 ) -> None:
     """Train up to --train-until, predict a test window, compare model, combined and market.
 
-    Writes DIR/evaluation.json and DIR/evaluation.html (calibration, R² table, staking profit)."""
+    Writes DIR/evaluation.json and DIR/evaluation.html (calibration, R² table, staking profit, the
+    combined model's log-loss gain over the market with its 95% interval). With --retrain-every,
+    also DIR/predictions.parquet (every scored runner of every step)."""
     train_end, test_start, test_end = (
         parse_date(train_until, "--train-until"),
         parse_date(test_from, "--test-from"),
@@ -92,6 +106,9 @@ def evaluate_command(
     if not train_end < test_start <= test_end:
         raise GiddyUpError("need --train-until < --test-from <= --test-until")
     _choice(market_price, MARKET_PRICES, "--market-price")
+    from giddyup.model.walk_steps import Cadence
+
+    cadence = Cadence.parse(retrain_every) if retrain_every is not None else None
 
     import json
 
@@ -101,8 +118,9 @@ def evaluate_command(
     from giddyup.db.connect import database_dsn
     from giddyup.features.build import build_training_features
     from giddyup.features.contract import FeatureSet
-    from giddyup.model.evaluate import evaluate_feature_sets, sim_truth
+    from giddyup.model.evaluate import evaluate_feature_sets
     from giddyup.model.evaluation_report import write_html
+    from giddyup.sim.truth import truth_of_runners
 
     dsn = database_dsn(get_settings())
     with console.status("building features"):
@@ -124,23 +142,61 @@ def evaluate_command(
         "test_until": str(test_end),
         "region": ",".join(region) if region else None,
     }
-    truth = sim_truth(dsn, test.frame.get_column("runner_id"))
-    with console.status("training and scoring"):
-        result, figures = evaluate_feature_sets(
-            train, test, market_price=market_price, min_edge=min_edge, truth=truth, window=window
-        )
+    truth = truth_of_runners(dsn, test.frame.get_column("runner_id").to_list())
+    predictions = None
+    if cadence is None:
+        with console.status("training and scoring"):
+            result, figures = evaluate_feature_sets(
+                train, test, market_price=market_price, min_edge=min_edge, truth=truth, window=window
+            )
+    else:
+        from giddyup.model.walk_forward import walk_forward
+
+        with console.status(f"walking forward, retraining every {cadence.label}"):
+            walked = walk_forward(
+                features,
+                train_until=train_end,
+                test_from=test_start,
+                test_until=test_end,
+                cadence=cadence,
+                market_price=market_price,
+                min_edge=min_edge,
+                truth=truth,
+                window=window,
+                on_step=_print_step,
+            )
+        result, figures, predictions = walked.result, walked.figures, walked.predictions
     out.mkdir(parents=True, exist_ok=True)
-    (out / "evaluation.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
-    write_html(out / "evaluation.html", result, figures)
+    written = [out / "evaluation.json", out / "evaluation.html"]
+    written[0].write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    write_html(written[1], result, figures)
+    if predictions is not None:
+        written.append(out / "predictions.parquet")
+        predictions.write_parquet(written[2])
 
     _print_evaluation(result)
-    console.print(f"wrote {out / 'evaluation.json'} and {out / 'evaluation.html'}")
+    console.print(f"wrote {', '.join(str(p) for p in written)}")
+
+
+def _print_step(step: dict) -> None:
+    window, edge = step["window"], step["edge_vs_market"]
+    interval = "" if edge["ci95"] is None else f" [{edge['ci95'][0]:+.4f}, {edge['ci95'][1]:+.4f}]"
+    console.print(
+        f"step {step['step']} ({step['season'] or window['test_from']}): trained on {step['training']['n_races']} "
+        f"races {window['train_from']}..{step['fit_until']}, scored {step['n_races']} races "
+        f"{window['test_from']}..{window['test_until']}: R² model {step['model']['r2']:.4f}, combined "
+        f"{step['combined']['r2']:.4f}, market {step['market']['r2']:.4f}; "
+        f"log-loss gain over the market per race {edge['mean_gain_per_race']:+.4f}{interval}"
+    )
 
 
 def _print_evaluation(result: dict) -> None:
     from rich.table import Table
 
     title = f"{result['n_races']} races, {result['n_runners']} runners, market {result['market_price']}"
+    if result.get("walk_forward"):
+        walk = result["walk_forward"]
+        title += f"; retrained every {walk['retrain_every']}, {walk['n_steps']} steps pooled"
     table = Table("", "R²", "log loss", "ECE", "Brier", "top pick", title=title)
     for source in ("market", "model", "combined", "oracle"):
         if source in result:
@@ -153,6 +209,20 @@ def _print_evaluation(result: dict) -> None:
                 f"{result['top_pick_strike_rate'][source]:.3f}",
             )
     console.print(table)
+    single = result.get("single_fit")
+    if single:
+        window = single["window"]
+        console.print(
+            f"single fit (trained up to {window['train_until']}) on {single['n_races']} races: "
+            + ", ".join(f"{s} R² {single[s]['r2']:.4f}" for s in ("market", "model", "combined"))
+        )
+    edge = result["edge_vs_market"]
+    interval = "n/a" if edge["ci95"] is None else f"[{edge['ci95'][0]:+.4f}, {edge['ci95'][1]:+.4f}]"
+    console.print(
+        f"combined vs market: log-loss gain {edge['mean_gain_per_race']:+.4f} per race, 95% interval {interval} "
+        f"over {edge['n_days']} race days: "
+        + ("evidence of edge" if edge["evidence_of_edge"] else "no evidence of edge")
+    )
     for source in ("model", "combined"):
         roi = result["roi"][source]
         shown = f"{roi['roi']:+.3f}" if roi["roi"] is not None else "n/a"
@@ -181,7 +251,7 @@ def list_command() -> None:
         ).fetchall()
     current = registry.aliases(client, settings.model_name)
     if not rows:
-        console.print(f"model {settings.model_name} has no registered version; run `giddyup train --as-of DATE`")
+        console.print(f"model {settings.model_name} has no registered version; run `giddyup train --date DATE`")
         return
     table = Table(
         "version",

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import typer
 from rich.table import Table
 
-from giddyup.cli.common import console, parse_date
+from giddyup.cli.common import console
+from giddyup.cli.options import RaceDate, parse_date
 
 
-def drift_command(
-    date: str = typer.Option(..., "--date", help="Racing day (YYYY-MM-DD) whose scored runners are compared."),
-) -> None:
+def drift_command(date: RaceDate) -> None:
     """Drift of a day's scored runners against the model's training reference; exit 5 on alert (after saving)."""
     from giddyup.errors import DriftAlert
     from giddyup.monitor.drift_job import run_drift_job

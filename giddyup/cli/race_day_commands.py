@@ -1,30 +1,28 @@
 """`giddyup score`, `refresh`, `bets paper`, `settle` and `report`: a racing day end to end.
 
-The instant a job is for is an option (`--as-of`, `--at`); only when a person leaves it out is
-the wall clock read, here and nowhere else. Imports of Polars and the model live inside the
+The racing day a job is for is `--date`, the instant it runs for `--at` (cli/options.py); only
+when a person leaves the instant out is the wall clock read. Imports of Polars and the model live inside the
 command functions, so `refresh` with nothing due loads neither.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 import typer
 
-from giddyup.cli.common import console, parse_date, parse_instant
+from giddyup.cli.common import console
+from giddyup.cli.options import At, FromDate, RaceDate, ToDate, date_window, instant_or_now, parse_date
 
 bets_app = typer.Typer(help="Bets: the paper-trading step.", no_args_is_help=True)
 
 
-def _instant(value: str | None, option: str) -> dt.datetime:
-    # The only wall-clock read of the race-day jobs: a person ran the command without the instant.
-    return parse_instant(value, option) if value else dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
 def score_command(
-    date: str = typer.Option(..., "--date", help="Race day to score (YYYY-MM-DD, UK date of the card)."),
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="Instant the prices are for (ISO-8601 with zone). Default: now."
+    date: RaceDate,
+    at: At = None,
+    model_version: str | None = typer.Option(
+        None,
+        "--model-version",
+        help="Price the day with this registered version and record it (default: the version that first "
+        "scored the day, else production).",
     ),
 ) -> None:
     """Morning scoring: price every declared runner of the day with the production model."""
@@ -32,17 +30,13 @@ def score_command(
 
     from giddyup.config import get_settings
     from giddyup.db.connect import connection, database_dsn
-    from giddyup.features.build import build_race_day_features
-    from giddyup.model.win_model import load_production_model
-    from giddyup.race_day.score import score_day
+    from giddyup.race_day.score import score_race_day
 
     race_date = parse_date(date)
-    instant = _instant(as_of, "--as-of")
+    instant = instant_or_now(at)
     settings = get_settings()
-    model = load_production_model(settings)
-    features = build_race_day_features(database_dsn(settings), race_date=race_date)
     with connection(settings) as conn:
-        result = score_day(conn, race_date=race_date, as_of=instant, model=model, features=features, settings=settings)
+        result = score_race_day(conn, settings, database_dsn(settings), race_date, instant, model_version=model_version)
 
     summary = Table("", "", title=f"scoring {race_date} as of {instant.isoformat()}", show_header=False)
     summary.add_row("model", f"{result.model_name} v{result.model_version} (model_id {result.model_id})")
@@ -51,6 +45,9 @@ def score_command(
     for reason, count in sorted(result.skipped_by_reason().items()):
         summary.add_row("  skipped", f"{count}: {reason}")
     summary.add_row("runners priced", str(result.runners_priced))
+    dropped = sum(len(horses) for horses in result.non_runners.values())
+    if dropped:
+        summary.add_row("non-runners dropped", f"{dropped} (no exchange price while the rest of the race trades)")
     if result.published is not None:
         p = result.published
         summary.add_row("signals", f"{p.inserted} inserted, {p.updated} updated, {p.unchanged} unchanged")
@@ -67,15 +64,13 @@ def score_command(
         console.print(edges)
 
 
-def refresh_command(
-    at: str | None = typer.Option(None, "--at", help="Instant of this run (ISO-8601 with zone). Default: now."),
-) -> None:
+def refresh_command(at: At = None) -> None:
     """Reprice the races due at this instant, then place paper bets for races at their decision point."""
     from giddyup.config import get_settings
     from giddyup.db.connect import connection
     from giddyup.race_day.refresh import refresh
 
-    instant = _instant(at, "--at")
+    instant = instant_or_now(at)
     settings = get_settings()
     with connection(settings) as conn:
         result = refresh(conn, instant, settings)
@@ -86,23 +81,29 @@ def refresh_command(
     )
     if result.skipped:
         line += f", {len(result.skipped)} skipped"
+    dropped = sum(len(horses) for horses in result.non_runners.values())
+    if dropped:
+        line += f", {dropped} non-runners dropped"
     if paper is not None and paper.races_decided:
         line += f"; paper: {len(paper.races_decided)} races decided, {paper.bets_placed} bets, {paper.staked:.2f} units"
     console.print(line)
     for race_id, reason in sorted(result.skipped.items()):
         console.print(f"  race_id {race_id} skipped: {reason}")
+    for race_id, horses in sorted(result.non_runners.items()):
+        console.print(
+            f"  race_id {race_id}: horse_id {', '.join(map(str, horses))} dropped as non-runners "
+            "(no exchange price while the rest of the race trades)"
+        )
 
 
 @bets_app.command("paper")
-def paper_command(
-    at: str | None = typer.Option(None, "--at", help="Instant of this run (ISO-8601 with zone). Default: now."),
-) -> None:
+def paper_command(at: At = None) -> None:
     """Place paper bets for races at or past their decision point and not yet off (once per race)."""
     from giddyup.config import get_settings
     from giddyup.db.connect import connection
     from giddyup.race_day.paper_bets import place_paper_bets
 
-    instant = _instant(at, "--at")
+    instant = instant_or_now(at)
     settings = get_settings()
     with connection(settings) as conn:
         result = place_paper_bets(conn, instant, settings)
@@ -112,17 +113,14 @@ def paper_command(
     )
 
 
-def settle_command(
-    date: str = typer.Option(..., "--date", help="Race day to settle (YYYY-MM-DD)."),
-    at: str | None = typer.Option(None, "--at", help="Instant recorded as settled_at (ISO-8601). Default: now."),
-) -> None:
+def settle_command(date: RaceDate, at: At = None) -> None:
     """Settle the day's bets whose races have results: pnl, dead heats, non-runners, commission, CLV."""
     from giddyup.config import get_settings
     from giddyup.db.connect import connection
     from giddyup.race_day.settle import settle_day
 
     race_date = parse_date(date)
-    instant = _instant(at, "--at")
+    instant = instant_or_now(at)  # recorded as settled_at on the bets it changes
     settings = get_settings()
     with connection(settings) as conn:
         result = settle_day(conn, race_date, instant, settings)
@@ -135,9 +133,11 @@ def settle_command(
 
 
 def report_command(
-    date_from: str = typer.Option(..., "--from", help="First race day (YYYY-MM-DD)."),
-    date_to: str = typer.Option(..., "--to", help="Last race day (YYYY-MM-DD)."),
-    out: str = typer.Option(..., "--out", help="Folder for performance.html and performance.json."),
+    date_from: FromDate,
+    date_to: ToDate,
+    out: str | None = typer.Option(
+        None, "--out", help="Folder for performance.html and .json. Default: reports/ under the artifacts folder."
+    ),
     source: str | None = typer.Option(None, "--source", help="Only bets of this source (e.g. paper)."),
 ) -> None:
     """Performance report: staked, pnl, ROI, CLV by odds band and by day, with plots (HTML + JSON)."""
@@ -145,15 +145,13 @@ def report_command(
 
     from giddyup.config import get_settings
     from giddyup.db.connect import connection
-    from giddyup.errors import GiddyUpError
     from giddyup.reports.performance import write_performance_report
 
-    first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
-    if last < first:
-        raise GiddyUpError(f"--to {last} is before --from {first}")
+    first, last = date_window(date_from, date_to)
     settings = get_settings()
+    folder = Path(out) if out else settings.artifacts.report_dir(first, last)
     with connection(settings) as conn:
-        report = write_performance_report(conn, first, last, Path(out), source=source)
+        report = write_performance_report(conn, first, last, folder, source=source)
     totals = report.summary
     console.print(
         f"report {first}..{last}: {totals['bets']} bets, staked {totals['staked']:.2f}, pnl {totals['pnl']:+.2f}, "

@@ -9,7 +9,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from giddyup.cli.common import console, parse_date
+from giddyup.cli.common import console
+from giddyup.cli.options import RaceDate, parse_date
 
 sim_app = typer.Typer(
     help="Write a simulated UK/IRE racing world (with known true probabilities) into a dev-copy database.",
@@ -94,9 +95,7 @@ def _fmt(metric: str, value: float | None) -> str:
     return f"{value:,.0f}" if metric.endswith("races") else f"{value:.3f}"
 
 
-def results_command(
-    date: str = typer.Option(..., "--date", help="The day whose simulated card becomes results (YYYY-MM-DD)."),
-) -> None:
+def results_command(date: RaceDate) -> None:
     """Run today's simulated races: positions, SP, BSP, prelim=false (sim dev copies only)."""
     from giddyup.db.connect import connection
     from giddyup.sim.day_results import apply_results

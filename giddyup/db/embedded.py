@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from giddyup.artifacts import ArtifactLayout
 from giddyup.errors import GiddyUpError
 
 DATABASE_NAME = "giddyup"
@@ -69,7 +70,7 @@ class EmbeddedPostgres:
     """A PostgreSQL cluster living in `<artifacts>/pg`."""
 
     def __init__(self, artifacts_dir: Path) -> None:
-        self.root = artifacts_dir.expanduser().resolve() / "pg"
+        self.root = ArtifactLayout(artifacts_dir.expanduser().resolve()).embedded_postgres
         self.data_dir = self.root / "data"
         self.log_file = self.root / "postgres.log"
         self._run_as = _UNPRIVILEGED_USER if os.geteuid() == 0 else None

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import psycopg
 
 from giddyup.config import Settings
-from giddyup.race_day.schedule import Cadence, current_slot, off_utc
+from giddyup.race_day.schedule import Cadence, current_slot
+from giddyup.timeutil import off_instant
 
 # Tables the race-day jobs write, with the order that makes a fingerprint deterministic.
 _WRITTEN_TABLES = {
@@ -64,7 +65,7 @@ def check_cadence(conn: psycopg.Connection, settings: Settings, today: dt.date, 
     first_refresh = morning + dt.timedelta(minutes=1)
     matching, repricings, mismatches = 0, 0, []
     for race_id, off_time, as_ofs in races:
-        off = off_utc(today, off_time, settings.race_zone)
+        off = off_instant(today, off_time, settings.race_zone)
         expected = expected_grid(off, first_refresh, cadence)
         repricings += len(as_ofs)
         if list(as_ofs) == expected:

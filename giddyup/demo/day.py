@@ -40,7 +40,7 @@ class DemoDay:
     timings: dict[str, float] = field(default_factory=dict)
     train_lines: list[str] = field(default_factory=list)
     model_version: str = ""
-    scoring_as_of: dt.datetime | None = None
+    scoring_at: dt.datetime | None = None
     races_on_card: int = 0
     races_scored: int = 0
     skipped: dict[int, str] = field(default_factory=dict)
@@ -57,7 +57,7 @@ class DemoDay:
 
 def demo_settings(base: Settings, dsn: str) -> Settings:
     """The demo's own artifacts folder and MLflow store (reset each run), on the chosen database."""
-    folder = base.artifacts_path / "demo"
+    folder = base.artifacts.demo
     return base.model_copy(update={"artifacts_dir": folder, "pg_dsn": SecretStr(dsn), "mlflow_tracking_uri": None})
 
 
@@ -107,9 +107,8 @@ def nightly_retrain(settings: Settings, dsn: str, day: DemoDay) -> None:
     from giddyup.features.build import build_training_features
     from giddyup.model.train_job import describe, train_and_register
 
-    as_of = day.today
-    features = build_training_features(dsn, until=as_of - dt.timedelta(days=1))
-    report = train_and_register(features, as_of=as_of, settings=settings, promote="auto")
+    features = build_training_features(dsn, until=day.today - dt.timedelta(days=1))
+    report = train_and_register(features, race_date=day.today, settings=settings, promote="auto")
     day.train_lines = describe(report)
     day.model_version = report.production_version or ""
 
@@ -119,12 +118,12 @@ def morning_scoring(conn: psycopg.Connection, settings: Settings, dsn: str, day:
     from giddyup.model.win_model import load_production_model
     from giddyup.race_day.score import score_day
 
-    as_of = local_instant(day.today, MORNING_SCORING, settings.schedule_zone)
+    at = local_instant(day.today, MORNING_SCORING, settings.schedule_zone)
     model = load_production_model(settings)
     features = build_race_day_features(dsn, race_date=day.today)
-    result = score_day(conn, race_date=day.today, as_of=as_of, model=model, features=features, settings=settings)
+    result = score_day(conn, race_date=day.today, at=at, model=model, features=features, settings=settings)
     conn.commit()
-    day.scoring_as_of = as_of
+    day.scoring_at = at
     day.model_version = result.model_version
     day.races_on_card = result.races_on_card
     day.races_scored = result.races_priced
@@ -144,21 +143,21 @@ def drift_report(settings: Settings, day: DemoDay) -> None:
 
 
 def last_off(conn: psycopg.Connection, settings: Settings, today: dt.date) -> dt.datetime:
-    from giddyup.race_day.schedule import off_utc
+    from giddyup.timeutil import off_instant
 
     rows = conn.execute(
         "SELECT off_time FROM racing.races WHERE race_date = %s AND prelim AND off_time IS NOT NULL", (today,)
     ).fetchall()
-    return max(off_utc(today, off_time, settings.race_zone) for (off_time,) in rows)
+    return max(off_instant(today, off_time, settings.race_zone) for (off_time,) in rows)
 
 
 def intraday(conn: psycopg.Connection, settings: Settings, day: DemoDay, on_step: Callable[[int, int], None]) -> None:
     """Refresh (and paper bets) every minute from just after morning scoring to the last off."""
     from giddyup.race_day.refresh import refresh
 
-    assert day.scoring_as_of is not None
+    assert day.scoring_at is not None
     day.last_off = last_off(conn, settings, day.today)
-    instant = day.scoring_as_of + STEP
+    instant = day.scoring_at + STEP
     steps = int((day.last_off - instant) / STEP) + 1
     for step in range(steps):
         result = refresh(conn, instant, settings)
@@ -181,6 +180,6 @@ def after_racing(conn: psycopg.Connection, settings: Settings, day: DemoDay) -> 
     settled_at = day.last_off + dt.timedelta(hours=1)
     day.settle_changed = settle_day(conn, day.today, settled_at, settings).changed
     conn.commit()
-    report = write_performance_report(conn, day.today, day.today, settings.artifacts_path / "reports" / str(day.today))
+    report = write_performance_report(conn, day.today, day.today, settings.artifacts.report_dir(day.today, day.today))
     day.paths["performance report"] = report.html_path
     day.paths["performance report (JSON)"] = report.json_path

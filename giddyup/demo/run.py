@@ -111,9 +111,9 @@ def _share(part: int, whole: int) -> str:
 
 
 def print_summary(console: Console, conn, settings: Settings, day: demo_day.DemoDay, reruns_unchanged: bool) -> None:
-    assert day.scoring_as_of is not None
+    assert day.scoring_at is not None
     on_card, with_signals = checks.signal_coverage(conn, day.today)
-    cadence = checks.check_cadence(conn, settings, day.today, day.scoring_as_of)
+    cadence = checks.check_cadence(conn, settings, day.today, day.scoring_at)
     bets = checks.check_bets(conn, day.today)
 
     table = Table(title=f"giddyup demo: {day.today} (seed {day.seed})", show_header=True)
@@ -123,7 +123,7 @@ def print_summary(console: Console, conn, settings: Settings, day: demo_day.Demo
     table.add_row("world", day.world)
     for line in day.train_lines:
         table.add_row("nightly retrain", line)
-    table.add_row("morning scoring", f"model version {day.model_version} at {day.scoring_as_of:%H:%M} UTC")
+    table.add_row("morning scoring", f"model version {day.model_version} at {day.scoring_at:%H:%M} UTC")
     table.add_row("races with signals", _share(with_signals, on_card))
     if day.skipped:
         reasons: dict[str, int] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from giddyup import metrics
+from giddyup import odds
 
 PRICE_COLUMNS = ("dec", "win_bsp", "win_ppwap", "win_morningwap", "best_odds", "win_pre_vol", "win_morning_vol")
 PROBABILITY_COLUMNS = ("p_market_dec", "overround_dec", "p_market_bsp", "overround_bsp")
@@ -21,8 +21,8 @@ def market_columns(targets: pl.DataFrame) -> pl.DataFrame:
     priced = {price: pl.col(price).count().over("race_id") > 0 for price in ("dec", "win_bsp")}
     return targets.select(
         *PRICE_COLUMNS,
-        metrics.implied_probability("dec").alias("p_market_dec"),
-        pl.when(priced["dec"]).then(metrics.overround("dec")).alias("overround_dec"),
-        metrics.implied_probability("win_bsp").alias("p_market_bsp"),
-        pl.when(priced["win_bsp"]).then(metrics.overround("win_bsp")).alias("overround_bsp"),
+        odds.implied_probability("dec").alias("p_market_dec"),
+        pl.when(priced["dec"]).then(odds.overround("dec")).alias("overround_dec"),
+        odds.implied_probability("win_bsp").alias("p_market_bsp"),
+        pl.when(priced["win_bsp"]).then(odds.overround("win_bsp")).alias("overround_bsp"),
     )

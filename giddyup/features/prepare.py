@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from giddyup import metrics
+from giddyup import odds
 
 # Placings that mean "did not start" in some feeds; the convention is pos_raw NULL, these are a guard.
 NON_RUNNER_CODES = ("NR", "WV", "WX", "WD", "WV-A", "WX-A", "TNP", "W")
@@ -184,8 +184,8 @@ def prepare_runs(raw: pl.DataFrame) -> pl.DataFrame:
         (1.0 / pl.col("field_size")).alias("expected_win"),
         (places.clip(upper_bound=pl.col("field_size")) / pl.col("field_size")).alias("expected_place"),
         # The SP book over every starter, non-finishers included (they were in the betting).
-        pl.when(resulted).then(metrics.implied_probability("dec")).alias("p_sp"),
-        pl.when(resulted).then(metrics.implied_probability("win_bsp")).alias("p_bsp"),
+        pl.when(resulted).then(odds.implied_probability("dec")).alias("p_sp"),
+        pl.when(resulted).then(odds.implied_probability("win_bsp")).alias("p_bsp"),
         distance_band(pl.col("dist_f")).alias("dist_band"),
         field_band(pl.col("field_size")).cast(pl.Int8).alias("field_band"),
         (pl.col("dist_f") * 2).round(0).truediv(2).alias("dist_key"),

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from giddyup.errors import GiddyUpError
+from giddyup.race_rules import handicap_sql
 
 ENGINES = {
     "adbc": "adbc-postgresql (binary COPY → Arrow → Polars)",
@@ -52,8 +53,8 @@ RACE_COLUMNS: dict[str, tuple[str, pl.DataType]] = {
     "race_type": ("ra.race_type", pl.String()),
     "race_class": ("ra.class", pl.String()),
     "pattern": ("ra.pattern", pl.String()),
-    # A handicap says so in its name; a rating band (e.g. 0-100, HK 60-40) marks one too.
-    "is_handicap": ("(ra.race_name ~* '(handicap|h''cap|hcap)' OR ra.rating_band IS NOT NULL)", pl.Boolean()),
+    # The handicap rule of giddyup.race_rules (the each-way terms read the same one).
+    "is_handicap": (handicap_sql("ra.race_name"), pl.Boolean()),
     # HK stores metres: furlongs are derived (1 furlong = 201.168 m).
     "dist_f": ("coalesce(ra.dist_f, ra.dist_m / 201.168)", pl.Float64()),
     "going": ("ra.going", pl.String()),

@@ -15,7 +15,8 @@ Stages (one module each):
 - train.py: the whole fit, and the time-ordered holdout; bundle.py: the fitted model as files.
 - train_job.py / registry.py / promotion.py / pyfunc.py: `giddyup train`, MLflow and modeling.models.
 - win_model.py: the production model as scoring uses it; evaluate.py, evaluation_report.py, scores.py:
-  `giddyup evaluate`.
+  `giddyup evaluate`; walk_forward.py and walk_steps.py: its --retrain-every mode; edge.py: the
+  combined model's log-loss gain over the market with its interval (the evidence of edge).
 
 combine.py, place.py, race_probability.py and calibration.py need numpy (and scipy to fit) only:
 the intraday refresh prices a card with them from the coefficients in modeling.models.combiner_json,

@@ -1,23 +1,23 @@
-"""The market's win probabilities: 1/price normalised within each race (numpy and polars only)."""
+"""Which price column stands for the market in training and evaluation, and the market's
+probabilities from it (the arithmetic is giddyup.odds')."""
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
 
+from giddyup import odds
 from giddyup.errors import GiddyUpError
 from giddyup.model.race_probability import RaceGroups
 
 PRICE_COLUMNS = ("win_bsp", "dec", "win_ppwap", "win_morningwap", "best_odds")
-MIN_PRICE = 1.01
 
 
 def complete_market(frame: pl.DataFrame, column: str) -> np.ndarray:
     """Per row: does every starter of its race have a usable price in `column`?"""
     groups = RaceGroups.of(frame.get_column("race_id").to_numpy())
-    price = frame.get_column(column).cast(pl.Float64).to_numpy()
-    bad = ~np.isfinite(price) | (price < MIN_PRICE)
-    return groups.broadcast(~groups.any(bad))
+    usable = odds.usable_odds(frame.get_column(column).cast(pl.Float64).to_numpy())
+    return groups.broadcast(~groups.any(~usable))
 
 
 def choose_price_column(frame: pl.DataFrame, requested: str = "auto") -> str:
@@ -39,19 +39,23 @@ def choose_price_column(frame: pl.DataFrame, requested: str = "auto") -> str:
     raise GiddyUpError("no race has a complete market in win_bsp or dec; choose a price column with --market-price")
 
 
+def _of_complete_races(frame: pl.DataFrame, column: str, expression: pl.Expr) -> np.ndarray:
+    """`expression` over the price column, NaN for every runner of a race with a missing price."""
+    complete = complete_market(frame, column)
+    values = (
+        frame.select(pl.col("race_id"), odds.usable_odds_expr(pl.col(column).cast(pl.Float64)).alias(column))
+        .select(expression)
+        .to_series()
+        .to_numpy()
+    )
+    return np.where(complete, values.astype(float), np.nan)
+
+
 def market_probability(frame: pl.DataFrame, column: str) -> np.ndarray:
     """1/price normalised within each race; NaN for every runner of a race with a missing price."""
-    groups = RaceGroups.of(frame.get_column("race_id").to_numpy())
-    price = frame.get_column(column).cast(pl.Float64).to_numpy()
-    complete = complete_market(frame, column)
-    inverse = np.where(complete, 1.0 / np.where(complete, price, 1.0), 1.0)
-    return np.where(complete, groups.normalise(inverse), np.nan)
+    return _of_complete_races(frame, column, odds.implied_probability(column))
 
 
 def overround(frame: pl.DataFrame, column: str) -> np.ndarray:
     """Σ 1/price over the race, per row (NaN where the race's market is incomplete)."""
-    groups = RaceGroups.of(frame.get_column("race_id").to_numpy())
-    price = frame.get_column(column).cast(pl.Float64).to_numpy()
-    complete = complete_market(frame, column)
-    book = groups.broadcast(groups.sum(np.where(complete, 1.0 / np.where(complete, price, 1.0), 0.0)))
-    return np.where(complete, book, np.nan)
+    return _of_complete_races(frame, column, odds.overround(column))

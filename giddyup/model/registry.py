@@ -17,13 +17,12 @@ from pathlib import Path
 
 import psycopg
 
+from giddyup.artifacts import CHALLENGER_ALIAS as CHALLENGER
+from giddyup.artifacts import MODEL_ROW_ARTIFACT
+from giddyup.artifacts import PRODUCTION_ALIAS as PRODUCTION
 from giddyup.config import Settings, get_settings
 from giddyup.errors import GiddyUpError
 
-PRODUCTION = "production"
-CHALLENGER = "challenger"
-MODEL_ROW_ARTIFACT = "registry/model_row.json"
-REFERENCE_ARTIFACT = "reference/reference.parquet"
 _STAGE_BY_ALIAS = {PRODUCTION: "production", CHALLENGER: "staging"}
 
 
@@ -59,6 +58,16 @@ def aliases(client, name: str) -> dict[str, str]:
         return {alias: str(version) for alias, version in client.get_registered_model(name).aliases.items()}
     except MlflowException:
         return {}
+
+
+def search_versions(client, name: str) -> list:
+    """Every registered version of a model ([] when it is not registered yet)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return list(client.search_model_versions(f"name='{name}'"))
+    except MlflowException:
+        return []
 
 
 def stage_of(version: str, current_aliases: dict[str, str]) -> str:

@@ -23,6 +23,7 @@ from giddyup.model import lgbm
 from giddyup.model.bundle import ModelBundle
 from giddyup.model.calibration import IDENTITY, IsotonicCalibrator, fit_isotonic
 from giddyup.model.combine import combine_with_market, fit_combiner, model_only, vs_market_logit
+from giddyup.model.edge import logloss_gain
 from giddyup.model.market import choose_price_column, market_probability, overround
 from giddyup.model.params import TrainConfig
 from giddyup.model.place import fit_place_model
@@ -164,6 +165,8 @@ def holdout_metrics(scored: pl.DataFrame, price_column: str) -> dict:
         "model": probability_scores(races, "p_model"),
         "combined": probability_scores(races, "p_win"),
         "market": probability_scores(races, "p_market") if with_market else None,
+        # Does the combination price winners better than the market, beyond chance? (model/edge.py)
+        "edge_vs_market": logloss_gain(races) if with_market else None,
     }
 
 
@@ -185,6 +188,15 @@ def train_with_holdout(features: FeatureSet, config: TrainConfig, *, price_colum
     )
     holdout = predict_frame(fit.bundle, holdout_rows)
     metrics = holdout_metrics(holdout, fit.bundle.combiner["price_column"])
+    # The staking rule reads it with the combination (giddyup.pricing.stands_down): no evidence of
+    # edge on the holdout, no stakes.
+    edge = metrics["edge_vs_market"]
+    fit.bundle.combiner["edge_evidence"] = {
+        "evidence_of_edge": bool(edge and edge["evidence_of_edge"]),
+        "mean_gain_per_race": edge["mean_gain_per_race"] if edge else None,
+        "ci95": edge["ci95"] if edge else None,
+        "n_races": edge["n_races"] if edge else 0,
+    }
     window = {
         "data_from": _iso(frame.get_column("race_date").min()),
         "data_until": _iso(frame.get_column("race_date").max()),

@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from giddyup.artifacts import (
+    CHALLENGER_ALIAS,
+    FEATURES_ARTIFACT,
+    MODEL_ROW_ARTIFACT,
+    PRODUCTION_ALIAS,
+    REFERENCE_ARTIFACT_DIR,
+)
 from giddyup.config import Settings
 from giddyup.features.contract import FeatureSet
 from giddyup.model import registry
@@ -28,6 +37,10 @@ from giddyup.model.promotion import compare_on_holdout, decide
 from giddyup.model.pyfunc import signature_example
 from giddyup.model.scores import scored_races
 from giddyup.model.train import TrainOutcome, reference_sample, train_with_holdout
+
+log = logging.getLogger(__name__)
+
+RACE_DATE_TAG = "giddyup.race_date"  # on a model version: the racing day it was trained for
 
 
 @dataclass
@@ -52,7 +65,9 @@ def _flat_metrics(metrics: dict) -> dict[str, float]:
     return flat
 
 
-def _log_run(outcome: TrainOutcome, run_row: dict, as_of: dt.date, config: TrainConfig, comparison: dict | None) -> str:
+def _log_run(
+    outcome: TrainOutcome, run_row: dict, race_date: dt.date, config: TrainConfig, comparison: dict | None
+) -> str:
     """Everything but the registration; returns the logged model's URI."""
     import mlflow
     from mlflow.models import infer_signature
@@ -61,7 +76,7 @@ def _log_run(outcome: TrainOutcome, run_row: dict, as_of: dt.date, config: Train
     mlflow.log_params(
         {
             **{f"train.{k}": v for k, v in config.as_dict().items()},
-            "as_of": as_of.isoformat(),
+            "race_date": race_date.isoformat(),
             **{f"window.{k}": v for k, v in outcome.data_window.items()},
             "price_column": bundle.combiner["price_column"],
             "n_features": len(bundle.feature_columns),
@@ -88,7 +103,7 @@ def _log_run(outcome: TrainOutcome, run_row: dict, as_of: dt.date, config: Train
             "categorical_columns": list(bundle.categorical_columns),
             "feature_hash": bundle.metadata["feature_hash"],
         },
-        "features/features.json",
+        FEATURES_ARTIFACT,
     )
     mlflow.log_dict(outcome.metrics, "metrics/holdout.json")
     mlflow.log_dict(bundle.combiner, "model_parts/combiner.json")
@@ -108,8 +123,8 @@ def _log_run(outcome: TrainOutcome, run_row: dict, as_of: dt.date, config: Train
         reference = reference_sample(outcome.holdout, bundle.feature_columns, config.reference_rows, config.seed)
         path = Path(folder) / "reference.parquet"
         reference.write_parquet(path)
-        mlflow.log_artifact(str(path), artifact_path="reference")
-        mlflow.log_dict(run_row, registry.MODEL_ROW_ARTIFACT)
+        mlflow.log_artifact(str(path), artifact_path=REFERENCE_ARTIFACT_DIR)
+        mlflow.log_dict(run_row, MODEL_ROW_ARTIFACT)
         data_path = bundle.save(Path(folder) / "win_model")
         example = signature_example(bundle, outcome.holdout)
         with warnings.catch_warnings():  # integer race_id is never missing; MLflow's hint does not apply
@@ -137,13 +152,14 @@ def _requirements() -> list[str]:
 def train_and_register(
     features: FeatureSet,
     *,
-    as_of: dt.date,
+    race_date: dt.date,
     settings: Settings,
     promote: str = "auto",
     config: TrainConfig | None = None,
     price_column: str = "auto",
 ) -> TrainReport:
-    """Train, log, register (alias challenger), gate promotion, and sync modeling.models."""
+    """Train the model for `race_date` (on features of races before it), log, register (alias
+    challenger), gate promotion, and sync modeling.models."""
     import mlflow
 
     from giddyup.db.connect import connection
@@ -155,10 +171,10 @@ def train_and_register(
     name = settings.model_name
     current = registry.aliases(client, name)
     comparison = None
-    if current.get(registry.PRODUCTION):
-        production = registry.load_bundle(name, current[registry.PRODUCTION])
+    if current.get(PRODUCTION_ALIAS):
+        production = registry.load_bundle(name, current[PRODUCTION_ALIAS])
         comparison = compare_on_holdout(outcome.holdout, production, bundle.combiner["price_column"])
-        comparison["production_version"] = current[registry.PRODUCTION]
+        comparison["production_version"] = current[PRODUCTION_ALIAS]
     promoted, reason = decide(comparison, promote)
     metrics_json = {
         **outcome.metrics,
@@ -174,15 +190,16 @@ def train_and_register(
     }
 
     experiment = registry.experiment_id(client, settings)
-    with mlflow.start_run(experiment_id=experiment, run_name=f"train as of {as_of.isoformat()}") as run:
-        model_uri = _log_run(outcome, run_row, as_of, config, comparison)
-        mlflow.set_tags({"giddyup.as_of": as_of.isoformat(), "giddyup.promotion": reason})
+    with mlflow.start_run(experiment_id=experiment, run_name=f"train for {race_date.isoformat()}") as run:
+        model_uri = _log_run(outcome, run_row, race_date, config, comparison)
+        mlflow.set_tags({"giddyup.race_date": race_date.isoformat(), "giddyup.promotion": reason})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             version = str(mlflow.register_model(model_uri, name).version)
-        client.set_registered_model_alias(name, registry.CHALLENGER, version)
+        client.set_model_version_tag(name, version, RACE_DATE_TAG, race_date.isoformat())
+        client.set_registered_model_alias(name, CHALLENGER_ALIAS, version)
         if promoted:
-            client.set_registered_model_alias(name, registry.PRODUCTION, version)
+            client.set_registered_model_alias(name, PRODUCTION_ALIAS, version)
         mlflow.set_tag("giddyup.version", version)
         run_id = run.info.run_id
 
@@ -199,7 +216,79 @@ def train_and_register(
         comparison,
         promoted,
         reason,
-        registry.aliases(client, name).get(registry.PRODUCTION),
+        registry.aliases(client, name).get(PRODUCTION_ALIAS),
+    )
+
+
+def train_for_date(
+    settings: Settings,
+    dsn: str,
+    race_date: dt.date,
+    *,
+    promote: str = "auto",
+    since: dt.date | None = None,
+    regions: list[str] | None = None,
+    price_column: str = "auto",
+    config: TrainConfig | None = None,
+    on_features: Callable[[str], None] | None = None,
+    reuse: bool = False,
+) -> TrainReport:
+    """`giddyup train --date D`: the model for racing day D, trained on the races before it.
+
+    Reads the features `features build --date D` wrote to features/D under the artifacts folder
+    when they are there (checking window and feature hash), else builds them (a person's run, or
+    one with --since/--region). `on_features` hears where the features came from. With `reuse`, a
+    version already registered for D is returned instead of training another (a resumed backtest
+    must price its days with the model it had)."""
+    from giddyup.features.build import build_training_features
+    from giddyup.features.files import read_training_features
+
+    if reuse:
+        earlier = _trained_for(settings, race_date)
+        if earlier is not None:
+            return earlier
+    until = race_date - dt.timedelta(days=1)  # races of the day itself may not have run yet
+    folder = settings.artifacts.features_dir(race_date)
+    features = read_training_features(folder, until) if since is None and not regions else None
+    if features is not None:
+        (on_features or log.info)(f"features from {folder}")
+    else:
+        (on_features or log.info)(f"building training features up to {until}")
+        features = build_training_features(dsn, until=until, since=since, regions=regions)
+    return train_and_register(
+        features, race_date=race_date, settings=settings, promote=promote, price_column=price_column, config=config
+    )
+
+
+def _trained_for(settings: Settings, race_date: dt.date) -> TrainReport | None:
+    """The report of the version registered for `race_date`, if one was (tag giddyup.race_date)."""
+    from giddyup.db.connect import connection
+
+    client = registry.configure_mlflow(settings)
+    name = settings.model_name
+    versions = [v for v in registry.search_versions(client, name) if v.tags.get(RACE_DATE_TAG) == race_date.isoformat()]
+    if not versions:
+        return None
+    version = max(versions, key=lambda v: int(v.version))
+    current = registry.aliases(client, name)
+    with connection(settings) as db:
+        row = db.execute(
+            "SELECT model_id, metrics_json FROM modeling.models WHERE name = %s AND version = %s",
+            (name, str(version.version)),
+        ).fetchone()
+    if row is None:
+        return None
+    metrics = row[1] or {}
+    promotion = metrics.get("promotion") or {}
+    return TrainReport(
+        str(version.version),
+        version.run_id,
+        row[0],
+        metrics,
+        metrics.get("comparison"),
+        bool(promotion.get("promoted")),
+        "already trained for this day: " + str(promotion.get("reason", "")),
+        current.get(PRODUCTION_ALIAS),
     )
 
 

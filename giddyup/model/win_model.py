@@ -2,7 +2,7 @@
 
 `load_production_model` resolves alias `production` once, loads that exact version (so a
 promotion during a run cannot change the model half-way) and makes sure its modeling.models row
-exists (scoring rows reference it by model_id).
+exists (scoring rows reference it by model_id); `load_model_version` loads a version by number.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from giddyup.artifacts import PRODUCTION_ALIAS
 from giddyup.config import Settings, get_settings
 from giddyup.errors import GiddyUpError
 from giddyup.features.contract import FeatureSet
@@ -64,17 +65,32 @@ class WinModel:
 
 
 def load_production_model(settings: Settings | None = None) -> WinModel:
-    from giddyup.db.connect import connection
+    """The version behind alias production, resolved once."""
     from giddyup.model import registry
 
     settings = settings or get_settings()
     client = registry.configure_mlflow(settings)
-    version = registry.aliases(client, settings.model_name).get(registry.PRODUCTION)
+    version = registry.aliases(client, settings.model_name).get(PRODUCTION_ALIAS)
     if version is None:
         raise GiddyUpError(
             f"model {settings.model_name} has no version with alias production; run `giddyup train --promote auto` "
             "or `giddyup model promote VERSION`"
         )
+    return load_model_version(settings, version)
+
+
+def load_model_version(settings: Settings, version: str) -> WinModel:
+    """A registered version by number (the one that first scored a day, or one asked for)."""
+    from mlflow.exceptions import MlflowException
+
+    from giddyup.db.connect import connection
+    from giddyup.model import registry
+
+    client = registry.configure_mlflow(settings)
+    try:
+        client.get_model_version(settings.model_name, version)
+    except MlflowException:
+        raise GiddyUpError(f"model {settings.model_name} has no registered version {version}") from None
     bundle = registry.load_bundle(settings.model_name, version)
     entity = client.get_model_version(settings.model_name, version)
     with connection(settings) as conn:

@@ -4,28 +4,16 @@
 returns the Evidently snapshot plus a `DriftSummary`: which model features drifted, prediction
 drift (p_model, p_win), market drift (overround, p_market, the mix of price sources) and a status.
 
-Status rules (thresholds from settings):
-- share of drifted model features ≥ drift_alert_share → alert; ≥ drift_warn_share → warn;
-- otherwise a drifted prediction column (p_model or p_win) raises ok to warn, never to alert:
-  predictions follow from the features, so a real problem shows there too, while p_win also moves
-  with the market alone;
-- market drift never changes the status: the market is an input we do not control; it is
-  reported so that on-call can tell "the model's inputs moved" from "the prices moved".
-
-Per-column thresholds allow for sampling noise at the day's size, where the size of a column that
-is alike within races (going, distance, ratings) is its effective size (effective_size()).
-
-A feature counts as drifted when Evidently's test says so, when it is entirely missing on one
-side but not the other (Evidently cannot test an empty column, and a dead feed looks like that),
-or when its missing share rose by MISSING_SHARE_JUMP or more (Evidently tests non-missing values
-only, so a half-dead feed would pass).
+Where the parts are: the result types, thresholds and status rules in drift_result; the
+small-sample statistics (per-column thresholds at the day's size, where the size of a column
+that is alike within races is its effective size) in drift_stats; the Evidently calls in
+drift_evidently; the HTML page in drift_html.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,146 +21,19 @@ import pandas as pd
 import polars as pl
 
 from giddyup.errors import GiddyUpError
-
-PREDICTION_COLUMNS = ("p_model", "p_win")
-MARKET_COLUMNS = ("overround", "p_market")
-SOURCE_COLUMN = "best_odds_src"
-
-# Evidently picks these two for references of more than 1,000 rows (a holdout always is); fixing
-# them keeps the verdict from changing test family with the holdout's size. Both are distances:
-# drifted when score ≥ threshold, so score / threshold says "how much" on one scale.
-NUMERICAL_METHOD = "wasserstein"  # Wasserstein distance normed by the reference's std
-CATEGORICAL_METHOD = "jensenshannon"
-DRIFT_THRESHOLD = 0.1
-# A day is a few hundred runners: a sample that small, drawn from the reference itself, passes
-# 0.1 for about 1 numerical feature in 10 (1 in 3 at 200 runners). The threshold is raised to the
-# distance such a sample exceeds about once in a hundred columns (simulated: normed Wasserstein
-# 2.8/√n; Jensen-Shannon 0.7·√(categories/n)), n the effective size of the two samples.
-NUMERICAL_NOISE = 2.8
-CATEGORICAL_NOISE = 0.7
-MISSING_SHARE_JUMP = 0.3
-
-STATUSES = ("ok", "warn", "alert")
-
-
-@dataclass(frozen=True)
-class ColumnDrift:
-    column: str
-    kind: str  # "numerical" or "categorical"
-    drifted: bool
-    score: float | None  # Evidently's drift score (a distance); None when the column could not be tested
-    threshold: float | None
-    method: str | None
-    reason: str  # one line for people: why it is (not) drifted
-    missing_reference: float  # share of rows missing the value
-    missing_current: float
-    reference_value: str  # mean, or the category whose share moved most, for people
-    current_value: str
-
-    @property
-    def severity(self) -> float:
-        """How far past its threshold (≥ 1 means drifted by the test); inf for an emptied column."""
-        if self.score is None or not self.threshold:
-            return float("inf") if self.drifted else 0.0
-        return self.score / self.threshold
-
-
-@dataclass(frozen=True)
-class SourceMix:
-    """Shares of best_odds_src today against a baseline (None: nothing to compare with)."""
-
-    current: dict[str, float]
-    baseline: dict[str, float] | None
-    baseline_label: str
-    drifted: bool
-    score: float | None
-    threshold: float | None
-    method: str | None
-
-
-@dataclass(frozen=True)
-class DriftSummary:
-    status: str
-    reasons: tuple[str, ...]
-    warn_share: float
-    alert_share: float
-    n_reference: int
-    n_current: int
-    features: tuple[ColumnDrift, ...]
-    prediction: tuple[ColumnDrift, ...]
-    market: tuple[ColumnDrift, ...]
-    source_mix: SourceMix | None
-    untested_features: tuple[str, ...] = field(default=())  # missing on both sides: nothing to compare
-
-    @property
-    def n_features(self) -> int:
-        return len(self.features)
-
-    @property
-    def drifted_features(self) -> tuple[ColumnDrift, ...]:
-        """Drifted model features, most drifted first."""
-        drifted = [c for c in self.features if c.drifted]
-        return tuple(sorted(drifted, key=lambda c: (-c.severity, c.column)))
-
-    @property
-    def n_drifted(self) -> int:
-        return len(self.drifted_features)
-
-    @property
-    def share_drifted(self) -> float:
-        return self.n_drifted / self.n_features if self.n_features else 0.0
-
-    @property
-    def drifted_columns(self) -> list[str]:
-        return [c.column for c in self.drifted_features]
-
-    @property
-    def prediction_drifted(self) -> list[str]:
-        return [c.column for c in self.prediction if c.drifted]
-
-    @property
-    def market_drifted(self) -> list[str]:
-        names = [c.column for c in self.market if c.drifted]
-        if self.source_mix is not None and self.source_mix.drifted:
-            names.append(SOURCE_COLUMN)
-        return names
-
-    def details(self) -> dict[str, Any]:
-        """Prediction and market drift figures and the per-feature table (modeling.drift_reports.details_json)."""
-        return {
-            "status_reasons": list(self.reasons),
-            "thresholds": {
-                "warn_share": self.warn_share,
-                "alert_share": self.alert_share,
-                "column_threshold": DRIFT_THRESHOLD,  # raised per column on small samples (column_threshold())
-                "numerical_method": NUMERICAL_METHOD,
-                "categorical_method": CATEGORICAL_METHOD,
-                "missing_share_jump": MISSING_SHARE_JUMP,
-            },
-            "n_reference": self.n_reference,
-            "n_current": self.n_current,
-            "prediction": {
-                "drifted": self.prediction_drifted,
-                "columns": [asdict(c) for c in self.prediction],
-            },
-            "market": {
-                "drifted": self.market_drifted,
-                "columns": [asdict(c) for c in self.market],
-                "source_mix": asdict(self.source_mix) if self.source_mix is not None else None,
-            },
-            "features": [asdict(c) for c in self.features],
-            "untested_features": list(self.untested_features),
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "n_features": self.n_features,
-            "n_drifted": self.n_drifted,
-            "share_drifted": self.share_drifted,
-            "drifted_columns": self.drifted_columns,
-            **self.details(),
-        }
+from giddyup.monitor.drift_evidently import EvidentlyVerdict, run_evidently, value_drift_results
+from giddyup.monitor.drift_result import (
+    CATEGORICAL_METHOD,
+    MARKET_DRIFT_COLUMNS,
+    MISSING_SHARE_JUMP,
+    PREDICTION_COLUMNS,
+    SOURCE_COLUMN,
+    ColumnDrift,
+    DriftSummary,
+    SourceMix,
+    decide_status,
+)
+from giddyup.monitor.drift_stats import column_threshold, effective_size
 
 
 @dataclass(frozen=True)
@@ -190,22 +51,6 @@ class DriftReport:
 
         evidently_html = self.snapshot.get_html_str(as_iframe=False) if self.snapshot is not None else None
         return with_verdict(evidently_html, self.summary, heading)
-
-
-def decide_status(
-    share_drifted: float, prediction_drifted: Sequence[str], *, warn_share: float, alert_share: float
-) -> tuple[str, tuple[str, ...]]:
-    """The status and the reasons for it, in words (rules in the module docstring)."""
-    share = f"{share_drifted:.0%} of model features drifted"
-    if share_drifted >= alert_share:
-        return "alert", (f"{share}, at or above the alert share {alert_share:.0%}",)
-    if share_drifted >= warn_share:
-        return "warn", (f"{share}, at or above the warn share {warn_share:.0%}",)
-    if prediction_drifted:
-        return "warn", (
-            f"{share} (below the warn share {warn_share:.0%}), but predictions drifted: {', '.join(prediction_drifted)}",
-        )
-    return "ok", (f"{share}, below the warn share {warn_share:.0%}; predictions stable",)
 
 
 def build_drift_report(
@@ -236,7 +81,7 @@ def build_drift_report(
     if len(reference) == 0 or len(current) == 0:
         raise GiddyUpError(f"drift needs rows on both sides (reference {len(reference)}, current {len(current)})")
 
-    extra = [c for c in (*PREDICTION_COLUMNS, *MARKET_COLUMNS) if c in reference.columns and c in current.columns]
+    extra = [c for c in (*PREDICTION_COLUMNS, *MARKET_DRIFT_COLUMNS) if c in reference.columns and c in current.columns]
     ref = _to_pandas(reference, [*features, *extra])
     cur = _to_pandas(current, [*features, *extra])
     categorical = _categorical_columns(ref, cur, features, set(categorical_columns))
@@ -253,7 +98,7 @@ def build_drift_report(
 
     races = _race_ids(current)
     thresholds = _thresholds(ref, cur, [*tested_features, *tested_extra], categorical, races)
-    snapshot, results = _run_evidently(ref, cur, tested_features, tested_extra, categorical, thresholds, alert_share)
+    snapshot, results = run_evidently(ref, cur, tested_features, tested_extra, categorical, thresholds, alert_share)
 
     def column(name: str) -> ColumnDrift:
         return _column_drift(
@@ -267,7 +112,7 @@ def build_drift_report(
 
     feature_drift = tuple(column(c) for c in features if c not in untested_features)
     prediction = tuple(column(c) for c in PREDICTION_COLUMNS if c in extra)
-    market = tuple(column(c) for c in MARKET_COLUMNS if c in extra)
+    market = tuple(column(c) for c in MARKET_DRIFT_COLUMNS if c in extra)
     mix = _source_mix(reference, current, source_mix_baseline, source_mix_baseline_label)
 
     n_drifted = sum(c.drifted for c in feature_drift)
@@ -288,80 +133,6 @@ def build_drift_report(
         untested_features=tuple(untested_features),
     )
     return DriftReport(summary=summary, snapshot=snapshot)
-
-
-# --- Evidently ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _TestResult:
-    score: float
-    threshold: float
-    method: str
-    drifted: bool
-
-
-def _run_evidently(
-    ref: pd.DataFrame,
-    cur: pd.DataFrame,
-    features: list[str],
-    extra: list[str],
-    categorical: set[str],
-    thresholds: dict[str, float],
-    alert_share: float,
-) -> tuple[Any, dict[str, _TestResult]]:
-    """One report: the data-drift preset on the features, one value-drift metric per extra column."""
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.metrics import ValueDrift
-    from evidently.presets import DataDriftPreset
-
-    columns = [*features, *extra]
-    definition = DataDefinition(
-        numerical_columns=[c for c in columns if c not in categorical],
-        categorical_columns=[c for c in columns if c in categorical],
-    )
-    metrics: list[Any] = []
-    if features:
-        metrics.append(
-            DataDriftPreset(
-                columns=features,
-                drift_share=alert_share,  # Evidently's "dataset drift" line agrees with our alert
-                num_method=NUMERICAL_METHOD,
-                cat_method=CATEGORICAL_METHOD,
-                per_column_threshold={c: thresholds[c] for c in features},
-            )
-        )
-    metrics += [ValueDrift(column=c, method=NUMERICAL_METHOD, threshold=thresholds[c]) for c in extra]
-    if not metrics:
-        return None, {}
-    snapshot = Report(metrics, include_tests=True).run(
-        current_data=Dataset.from_pandas(cur[columns], data_definition=definition),
-        reference_data=Dataset.from_pandas(ref[columns], data_definition=definition),
-    )
-    return snapshot, _value_drift_results(snapshot.dict())
-
-
-def _value_drift_results(report: dict) -> dict[str, _TestResult]:
-    """Per column: Evidently's score, threshold and method (metrics) and its verdict (tests)."""
-    verdicts: dict[str, bool] = {}
-    for test in report.get("tests", []):
-        params = (test.get("metric_config") or {}).get("params") or {}
-        if str(params.get("type", "")).endswith(":ValueDrift"):
-            verdicts[params["column"]] = test["status"] == "FAIL"
-    results = {}
-    for metric in report.get("metrics", []):
-        config = metric.get("config") or {}
-        if str(config.get("type", "")).endswith(":ValueDrift"):
-            name = config["column"]
-            if name not in verdicts:
-                raise GiddyUpError(f"Evidently returned no drift verdict for column {name}")
-            results[name] = _TestResult(
-                score=float(metric["value"]),
-                threshold=float(config["threshold"]),
-                method=str(config["method"]),
-                drifted=verdicts[name],
-            )
-    return results
 
 
 def _source_mix(
@@ -395,19 +166,10 @@ def _source_mix(
         current_data=Dataset.from_pandas(pd.DataFrame({SOURCE_COLUMN: today}), data_definition=definition),
         reference_data=Dataset.from_pandas(pd.DataFrame({SOURCE_COLUMN: before}), data_definition=definition),
     )
-    result = _value_drift_results(snapshot.dict())[SOURCE_COLUMN]
+    result = value_drift_results(snapshot.dict())[SOURCE_COLUMN]
     return SourceMix(
         _shares(today), _shares(before), baseline_label, result.drifted, result.score, result.threshold, result.method
     )
-
-
-def column_threshold(kind: str, n_reference: int, n_current: int, n_categories: int = 2) -> float:
-    """DRIFT_THRESHOLD, or the sampling-noise floor for samples of these sizes if higher."""
-    if n_reference <= 0 or n_current <= 0:
-        return DRIFT_THRESHOLD
-    n = 1.0 / (1.0 / n_reference + 1.0 / n_current)
-    noise = NUMERICAL_NOISE if kind == "numerical" else CATEGORICAL_NOISE * math.sqrt(max(n_categories, 2))
-    return round(max(DRIFT_THRESHOLD, noise / math.sqrt(n)), 4)
 
 
 def _thresholds(
@@ -422,33 +184,6 @@ def _thresholds(
             n_current = effective_size(cur[name], races, kind)
         thresholds[name] = column_threshold(kind, int(ref[name].notna().sum()), n_current, categories)
     return thresholds
-
-
-def effective_size(values: pd.Series, races: pd.Series, kind: str) -> int:
-    """The day's sample size for a column, allowing for runners of one race being alike.
-
-    A day's runners come in a dozen or so races: a race-level column (going, distance) has one value
-    per race, and a column like the official rating is similar within a race. Testing them as if
-    every runner were independent flags a different card as drift. The size is divided by the
-    design effect 1 + (m - 1)·ρ (m runners per race, ρ the intraclass correlation from a one-way
-    ANOVA); a column constant within every race counts one observation per race.
-    """
-    frame = pd.DataFrame({"value": values, "race": races.to_numpy()}).dropna()
-    n, groups = len(frame), frame["race"].nunique()
-    if n == 0 or groups <= 1 or groups == n:
-        return n
-    if kind == "categorical":
-        constant = frame.groupby("race")["value"].nunique().max() == 1
-        return groups if constant else n
-    sizes = frame.groupby("race")["value"].size()
-    means = frame.groupby("race")["value"].transform("mean")
-    within = float(((frame["value"] - means) ** 2).sum()) / (n - groups)
-    between = float((sizes * (frame.groupby("race")["value"].mean() - frame["value"].mean()) ** 2).sum()) / (groups - 1)
-    m0 = (n - float((sizes**2).sum()) / n) / (groups - 1)
-    if within <= 0:
-        return groups
-    rho = min(1.0, max(0.0, (between - within) / (between + (m0 - 1) * within)))
-    return max(groups, round(n / (1 + (n / groups - 1) * rho)))
 
 
 # --- frames -------------------------------------------------------------------------------------
@@ -523,7 +258,7 @@ def _emptied_reason(ref: pd.Series, cur: pd.Series) -> str | None:
 
 
 def _column_drift(
-    name: str, kind: str, ref: pd.Series, cur: pd.Series, result: _TestResult | None, emptied: str | None
+    name: str, kind: str, ref: pd.Series, cur: pd.Series, result: EvidentlyVerdict | None, emptied: str | None
 ) -> ColumnDrift:
     missing_ref, missing_cur = float(ref.isna().mean()), float(cur.isna().mean())
     ref_value, cur_value = _describe(name, kind, ref, cur)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from giddyup.monitor.drift import (
+from giddyup.monitor.drift_result import (
     CATEGORICAL_METHOD,
     DRIFT_THRESHOLD,
     NUMERICAL_METHOD,

@@ -25,15 +25,12 @@ from pathlib import Path
 
 import polars as pl
 
+from giddyup.artifacts import FEATURES_ARTIFACT, PRODUCTION_ALIAS, REFERENCE_ARTIFACT
 from giddyup.config import Settings
 from giddyup.errors import GiddyUpError
 from giddyup.features.contract import ID_COLUMNS, LABEL_COLUMNS, MARKET_COLUMNS
-from giddyup.monitor.drift import MARKET_COLUMNS as DRIFT_MARKET_COLUMNS
-from giddyup.monitor.drift import PREDICTION_COLUMNS, SOURCE_COLUMN
+from giddyup.monitor.drift_result import MARKET_DRIFT_COLUMNS, PREDICTION_COLUMNS, SOURCE_COLUMN
 
-PRODUCTION_ALIAS = "production"
-REFERENCE_ARTIFACT = "reference/reference.parquet"
-FEATURES_ARTIFACT = "features/features.json"
 SOURCE_MIX_LOOKBACK_DAYS = 7
 # Columns of the reference or runners frames that are not inputs of the fundamental model.
 NON_FEATURE_COLUMNS = frozenset(
@@ -42,7 +39,7 @@ NON_FEATURE_COLUMNS = frozenset(
         *LABEL_COLUMNS,
         *MARKET_COLUMNS,
         *PREDICTION_COLUMNS,
-        *DRIFT_MARKET_COLUMNS,
+        *MARKET_DRIFT_COLUMNS,
         SOURCE_COLUMN,
         "p_place",
         "model_name",
@@ -64,13 +61,9 @@ class ModelVersionRef:
     is_production: bool  # does alias `production` point at this version now?
 
 
-def scored_runners_path(settings: Settings, report_date: dt.date) -> Path:
-    return settings.artifacts_path / "scoring" / report_date.isoformat() / "runners.parquet"
-
-
 def load_scored_runners(settings: Settings, report_date: dt.date) -> tuple[pl.DataFrame, Path]:
     """The day's scored runners; a one-line error saying what to run when there are none."""
-    path = scored_runners_path(settings, report_date)
+    path = settings.artifacts.scored_runners(report_date)
     day = report_date.isoformat()
     if not path.is_file():
         raise GiddyUpError(
@@ -125,7 +118,7 @@ def resolve_model_version(settings: Settings, client, name: str | None, version:
         if production is None:
             raise GiddyUpError(
                 f"no version of model {name} has alias {PRODUCTION_ALIAS} and the scored runners name no "
-                "model_version; train and promote one (`giddyup train --as-of D --promote auto`)"
+                "model_version; train and promote one (`giddyup train --date D --promote auto`)"
             )
         return ModelVersionRef(name, str(production.version), production.run_id, True)
     try:
@@ -207,7 +200,7 @@ def load_source_mix_baseline(settings: Settings, report_date: dt.date) -> tuple[
     days, parts = [], []
     for back in range(1, SOURCE_MIX_LOOKBACK_DAYS + 1):
         day = report_date - dt.timedelta(days=back)
-        path = scored_runners_path(settings, day)
+        path = settings.artifacts.scored_runners(day)
         if not path.is_file():
             continue
         sources = _read_column(path, SOURCE_COLUMN)

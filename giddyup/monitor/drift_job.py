@@ -13,12 +13,12 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from giddyup.artifacts import REFERENCE_ARTIFACT
 from giddyup.config import Settings, get_settings
 from giddyup.errors import DriftAlert, GiddyUpError
 from giddyup.monitor.card_mix import match_card_mix
-from giddyup.monitor.drift import PREDICTION_COLUMNS, DriftSummary, build_drift_report
+from giddyup.monitor.drift import build_drift_report
 from giddyup.monitor.drift_inputs import (
-    REFERENCE_ARTIFACT,
     load_reference,
     load_scored_runners,
     load_source_mix_baseline,
@@ -27,6 +27,7 @@ from giddyup.monitor.drift_inputs import (
     resolve_model_version,
     scored_model,
 )
+from giddyup.monitor.drift_result import PREDICTION_COLUMNS, DriftSummary
 from giddyup.monitor.drift_store import (
     DriftRow,
     ReportFiles,
@@ -34,10 +35,10 @@ from giddyup.monitor.drift_store import (
     log_drift_run,
     model_id_of,
     open_drift_run,
-    report_directory,
     upsert_drift_row,
     write_report_files,
 )
+from giddyup.scored_days import recorded_version
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,10 @@ def run_drift_job(
             f"{runners_path} lacks prediction columns {', '.join(missing)}; re-run `giddyup score --date {report_date}`"
         )
     client = mlflow_client(settings)
-    model = resolve_model_version(settings, client, *scored_model(runners, report_date))
+    name, version = scored_model(runners, report_date)
+    with connection(settings) as conn:  # the version that scored the day, as scoring recorded it
+        version = recorded_version(conn, report_date, name or settings.model_name) or version
+    model = resolve_model_version(settings, client, name, version)
     if not model.is_production:
         log.info("model version %s scored %s; alias production now points elsewhere", model.version, report_date)
     reference, listing = load_reference(settings, model)
@@ -118,7 +122,7 @@ def run_drift_job(
         "reference_card_mix": card_mix.describe(),
     }
     heading = f"{report_date.isoformat()} · {model.name} version {model.version} · {card_mix.describe()}"
-    files = write_report_files(report, report_directory(settings, report_date, model.version), heading, meta)
+    files = write_report_files(report, settings.artifacts.drift_dir(report_date, model.version), heading, meta)
     artifact_uri = log_drift_run(client, run_id, files, summary)
 
     details = {**meta, **summary.details(), "summary_path": str(files.summary), "mlflow_artifact_uri": artifact_uri}

@@ -29,11 +29,10 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from giddyup.artifacts import DRIFT_ARTIFACT_DIR, DRIFT_EXPERIMENT
 from giddyup.config import Settings
-from giddyup.monitor.drift import STATUSES, DriftReport, DriftSummary
-
-DRIFT_EXPERIMENT = "giddyup-drift"
-MLFLOW_ARTIFACT_DIR = "drift"
+from giddyup.monitor.drift import DriftReport
+from giddyup.monitor.drift_result import STATUSES, DriftSummary
 
 
 @dataclass(frozen=True)
@@ -45,10 +44,6 @@ class ReportFiles:
 
     def all(self) -> tuple[Path, Path, Path]:
         return self.html, self.json, self.summary
-
-
-def report_directory(settings: Settings, report_date: dt.date, model_version: str) -> Path:
-    return settings.artifacts_path / "drift" / report_date.isoformat() / model_version
 
 
 def write_report_files(report: DriftReport, directory: Path, heading: str, meta: dict[str, Any]) -> ReportFiles:
@@ -149,9 +144,9 @@ def log_drift_run(client, run_id: str, files: ReportFiles, summary: DriftSummary
         tags=[RunTag("giddyup.drift_status", summary.status), RunTag("mlflow.note.content", note.strip())],
     )
     for path in files.all():
-        client.log_artifact(run_id, str(path), artifact_path=MLFLOW_ARTIFACT_DIR)
+        client.log_artifact(run_id, str(path), artifact_path=DRIFT_ARTIFACT_DIR)
     client.set_terminated(run_id, "FINISHED")
-    return f"{client.get_run(run_id).info.artifact_uri}/{MLFLOW_ARTIFACT_DIR}"
+    return f"{client.get_run(run_id).info.artifact_uri}/{DRIFT_ARTIFACT_DIR}"
 
 
 # --- the row --------------------------------------------------------------------------------------

@@ -4,8 +4,13 @@ Rules:
 - A bet is made of legs. `win`: one leg at the odds taken. `place`: one leg at the odds taken
   (a place-market price), paid if the runner finishes within the places. `ew`: the stake is the
   total outlay, half on a win leg at odds O and half on a place leg at 1 + (O − 1) × fraction.
-- Places of a place or each-way leg: the bet's ew_places / ew_fraction when it has them (the terms
-  when it was struck), else the race's terms from its starters (pricing.each_way_terms).
+- Places of an each-way bet's place half: the bet's ew_places / ew_fraction when it has them (the
+  terms when it was struck), else the race's terms from its starters (pricing.each_way_terms). A
+  race run with fewer than 5 starters has no each-way places: the win half settles as a win bet and
+  only the place half is void (its stake returned).
+- Places of a place bet: the bet's places_paid (what its place market pays, stored when it was
+  placed: an exchange place market keeps the places it opened with, whatever the starters); without
+  it, as an each-way place half, and void when the race has no each-way places.
 - Dead heats: when `tied` runners share position p and only `slots` = places − p + 1 of the paying
   places are left for them, each is paid on stake × min(tied, slots) / tied at full odds, the rest
   of the stake being lost. Two dead-heating winners of a win bet: half the stake at full odds.
@@ -49,6 +54,7 @@ class Bet:
     exchange: bool
     ew_places: int | None = None
     ew_fraction: str | None = None
+    places_paid: int | None = None  # a place bet's market: the places it pays
 
 
 @dataclass(frozen=True)
@@ -80,24 +86,26 @@ def bet_terms(bet: Bet, result: RunnerResult) -> EachWayTerms | None:
 
 
 def legs_of(bet: Bet, result: RunnerResult) -> list[Leg] | None:
-    """The bet's legs, or None when it is void (non-runner, or a place leg with no places)."""
+    """The bet's legs, or None when it is void (non-runner, or a place bet with no places). An
+    each-way bet whose race has no each-way places keeps its win half only (the place half is void)."""
     if result.pos_raw is None:
         return None
     win_share = paid_share(result.pos_num, result.tied, 1)
     if bet.side == "win":
         return [Leg(bet.bet_id, "win", bet.stake, bet.odds, win_share)]
+    if bet.side == "place" and bet.places_paid is not None:
+        return [Leg(bet.bet_id, "place", bet.stake, bet.odds, paid_share(result.pos_num, result.tied, bet.places_paid))]
     terms = bet_terms(bet, result)
-    if terms is None:
-        return None
-    place_share = paid_share(result.pos_num, result.tied, terms.places)
     if bet.side == "place":
-        return [Leg(bet.bet_id, "place", bet.stake, bet.odds, place_share)]
+        if terms is None:
+            return None
+        return [Leg(bet.bet_id, "place", bet.stake, bet.odds, paid_share(result.pos_num, result.tied, terms.places))]
     half = bet.stake / 2
+    win_leg = Leg(bet.bet_id, "win", half, bet.odds, win_share)
+    if terms is None or each_way_terms(result.starters, result.handicap) is None:  # under 5 starters
+        return [win_leg]
     place_odds = 1 + (bet.odds - 1) * float(terms.fraction)
-    return [
-        Leg(bet.bet_id, "win", half, bet.odds, win_share),
-        Leg(bet.bet_id, "place", half, place_odds, place_share),
-    ]
+    return [win_leg, Leg(bet.bet_id, "place", half, place_odds, paid_share(result.pos_num, result.tied, terms.places))]
 
 
 def commission_by_bet(legs: list[tuple[Bet, Leg]], rate: float) -> dict[int, float]:

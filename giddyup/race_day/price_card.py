@@ -6,6 +6,10 @@ drop unpriced runners (non-runners, see prices.py) and renormalise p_model over 
 races that cannot be priced, with the reason; market probabilities; p_win from the model's
 combination with the market; each-way terms; p_place; fair odds, edges, Kelly; liquidity; stakes
 with the caps (pricing.py) over every open race of the day; reasons a person reads.
+
+edge_ew only where the price is a bookmaker's (odds_src `bookmaker`): each-way terms exist only at
+bookmakers, so an exchange price (`live`, `exchange_wap`) has no each-way bet to value and its
+edge_ew is NULL (its place chance is priced by the exchange's own place market).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import polars as pl
 
 from giddyup import pricing
 from giddyup.errors import GiddyUpError
-from giddyup.race_day.prices import add_market_probabilities
+from giddyup.race_day.prices import SOURCE_BOOKMAKER, add_market_probabilities
 
 # A race-normalised probability below this is floored (then renormalised): the publisher and the
 # table refuse p <= 0, and no runner is truly impossible.
@@ -146,20 +150,25 @@ def market_sentence(p_model: float, p_market: float, p_win: float, odds: float, 
     )
 
 
-def reasons_json(drivers_json: str | None, sentence: str) -> str:
-    """The morning's drivers (kept as they were) plus the market line of this instant."""
+def reasons_json(drivers_json: str | None, sentence: str, staking: str | None = None) -> str:
+    """The morning's drivers (kept as they were) plus the market line of this instant, and why
+    nothing is staked when the staking rule stands down."""
     reasons = json.loads(drivers_json) if drivers_json else {}
-    reasons = {k: v for k, v in reasons.items() if k not in ("market", "summary")}
+    reasons = {k: v for k, v in reasons.items() if k not in ("market", "summary", "staking")}
     reasons.setdefault("drivers", [])
     reasons["market"] = sentence
-    reasons["summary"] = "; ".join([*reasons["drivers"][:3], sentence])
+    lines = [*reasons["drivers"][:3], sentence]
+    if staking:
+        reasons["staking"] = staking
+        lines.append(staking)
+    reasons["summary"] = "; ".join(lines)
     return json.dumps(reasons, sort_keys=True, allow_nan=False)
 
 
 def price_card(
     card: pl.DataFrame,
     *,
-    as_of: dt.datetime,
+    at: dt.datetime,
     model_id: int,
     market: MarketModel,
     rules: pricing.StakeRules,
@@ -211,23 +220,28 @@ def price_card(
 
     odds = priced.get_column("odds").to_numpy()
     edge_win = pricing.edge_win(p_win, odds)
-    edge_ew = pricing.edge_each_way(p_win, p_place, odds, fraction)
+    at_bookmaker = (priced.get_column("odds_src") == SOURCE_BOOKMAKER).fill_null(False).to_numpy()
+    edge_ew = np.where(at_bookmaker, pricing.edge_each_way(p_win, p_place, odds, fraction), np.nan)
     kelly = pricing.kelly_fraction(p_win, odds)
     liquidity = [pricing.liquidity_ok(v, min_liquidity_volume) for v in priced.get_column("volume").to_list()]
     stakeable = np.array([ok is not False for ok in liquidity])
 
-    stakes = _stakes(race_ids, kelly, edge_win, stakeable, rules, open_stakes, day_budget, decided_races)
+    standing_down = pricing.stands_down(market.combiner)
+    if standing_down:
+        stakes = np.zeros(race_ids.size)
+    else:
+        stakes = _stakes(race_ids, kelly, edge_win, stakeable, rules, open_stakes, day_budget, decided_races)
 
     sources = priced.get_column("odds_src").to_list()
     reasons = [
-        reasons_json(drivers, market_sentence(pm, pk, pw, o, src))
+        reasons_json(drivers, market_sentence(pm, pk, pw, o, src), standing_down)
         for drivers, pm, pk, pw, o, src in zip(
             priced.get_column("drivers_json").to_list(), p_model, p_market, p_win, odds, sources, strict=True
         )
     ]
     signals = pl.DataFrame(
         {
-            "as_of": pl.Series([as_of] * priced.height, dtype=pl.Datetime("us", "UTC")),
+            "as_of": pl.Series([at] * priced.height, dtype=pl.Datetime("us", "UTC")),
             "race_id": race_ids,
             "horse_id": priced.get_column("horse_id"),
             "model_id": pl.Series([model_id] * priced.height, dtype=pl.Int64),

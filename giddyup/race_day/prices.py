@@ -9,7 +9,10 @@ Prices below 1.01 are ignored. Traded volume (for liquidity_ok) is the live tick
 else win_pre_vol, else win_morning_vol.
 
 A runner with no price from any source is treated as a non-runner (today's card keeps NULL prices
-for non-runners): it is dropped from its race before anything is normalised. A race left with no
+for non-runners), and so is a runner with no live exchange price while others of its race have one
+or only an old one, WITHDRAWN_AFTER behind the freshest price of its race (the exchange stops
+trading a withdrawn runner, while the card keeps its morning bookmaker and exchange prices all
+day): it is dropped from its race before anything is normalised, and counted. A race left with no
 priced runner is skipped ("no prices"), one left with a single runner is skipped ("one runner").
 
 Market probability = (1 / price) normalised over the race's priced runners; overround = Σ 1/price.
@@ -30,12 +33,11 @@ from typing import Any
 import polars as pl
 import psycopg
 
-from giddyup.pricing import MIN_ODDS
+from giddyup import odds
+from giddyup.odds import MIN_ODDS, SOURCE_BOOKMAKER, SOURCE_EXCHANGE_WAP, SOURCE_LIVE
 
-SOURCE_LIVE = "live"
-SOURCE_BOOKMAKER = "bookmaker"
-SOURCE_EXCHANGE_WAP = "exchange_wap"
-SOURCE_PRIORITY = (SOURCE_LIVE, SOURCE_BOOKMAKER, SOURCE_EXCHANGE_WAP)
+# A runner whose last exchange price is this far behind its race's freshest has stopped trading.
+WITHDRAWN_AFTER = dt.timedelta(minutes=30)
 
 RUNNER_PRICE_SCHEMA: dict[str, Any] = {
     "race_id": pl.Int64,
@@ -64,7 +66,8 @@ FROM racing.runners ru
 LEFT JOIN LATERAL (
     SELECT l.back_price, l.lay_price, l.traded_vol, l.ts
     FROM racing.live_prices l
-    WHERE l.runner_id = ru.runner_id AND l.ts <= %(at)s AND l.back_price >= %(min_odds)s
+    WHERE l.runner_id = ru.runner_id AND l.ts <= %(at)s
+      AND l.back_price >= %(min_odds)s AND l.back_price < 'Infinity'::float8  -- NaN sorts above Infinity
     ORDER BY l.ts DESC
     LIMIT 1
 ) lp ON true
@@ -83,16 +86,19 @@ def read_runner_prices(
     return pl.DataFrame(rows, schema=RUNNER_PRICE_SCHEMA, orient="row")
 
 
-def _valid(column: str) -> pl.Expr:
-    return pl.when(pl.col(column) >= MIN_ODDS).then(pl.col(column))
-
-
-def choose_best_prices(prices: pl.DataFrame) -> pl.DataFrame:
-    """Adds odds (the best available price), odds_src and volume (see the module docstring)."""
-    live, bookmaker = _valid("live_back"), _valid("best_odds")
-    wap = pl.coalesce(_valid("win_ppwap"), _valid("win_morningwap"))
+def choose_best_prices(prices: pl.DataFrame, withdrawn_after: dt.timedelta = WITHDRAWN_AFTER) -> pl.DataFrame:
+    """Adds odds (the best available price), odds_src, volume and withdrawn (see the module
+    docstring); a withdrawn runner has no odds."""
+    fresh = pl.col("live_ts") >= pl.col("live_ts").max().over("race_id") - withdrawn_after
+    trading = odds.usable_odds_expr("live_back").is_not_null() & fresh.fill_null(False)
+    live = pl.when(trading).then(pl.col("live_back"))
+    bookmaker = odds.usable_odds_expr("best_odds")
+    wap = pl.coalesce(odds.usable_odds_expr("win_ppwap"), odds.usable_odds_expr("win_morningwap"))
+    # The exchange stops trading a withdrawn runner; the card keeps its morning prices all day.
+    withdrawn = ~trading & trading.any().over("race_id")
     return prices.with_columns(
-        pl.coalesce(live, bookmaker, wap).alias("odds"),
+        pl.when(~withdrawn).then(pl.coalesce(live, bookmaker, wap)).alias("odds"),
+        withdrawn.alias("withdrawn"),
         pl.when(live.is_not_null())
         .then(pl.lit(SOURCE_LIVE))
         .when(bookmaker.is_not_null())
@@ -108,10 +114,8 @@ def choose_best_prices(prices: pl.DataFrame) -> pl.DataFrame:
 
 def add_market_probabilities(priced: pl.DataFrame) -> pl.DataFrame:
     """p_market and overround per race, over runners that have odds (call after dropping the rest)."""
-    inverse = 1.0 / pl.col("odds")
     return priced.with_columns(
-        (inverse / inverse.sum().over("race_id")).alias("p_market"),
-        inverse.sum().over("race_id").alias("overround"),
+        odds.implied_probability("odds").alias("p_market"), odds.overround("odds").alias("overround")
     )
 
 
@@ -135,7 +139,7 @@ def snapshot_rows(prices: pl.DataFrame, at: dt.datetime) -> pl.DataFrame:
     instant = pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("ts")
     no_ts = pl.lit(None, pl.Datetime("us", "UTC"))
     no_price = pl.lit(None, pl.Float64)
-    live = prices.filter(pl.col("live_back") >= MIN_ODDS).select(
+    live = prices.filter(odds.usable_odds_expr("live_back").is_not_null()).select(
         *ids,
         instant,
         pl.lit(SOURCE_LIVE).alias("source"),
@@ -144,7 +148,7 @@ def snapshot_rows(prices: pl.DataFrame, at: dt.datetime) -> pl.DataFrame:
         pl.col("live_vol").alias("traded_vol"),
         pl.col("live_ts").alias("price_ts"),
     )
-    bookmaker = prices.filter(pl.col("best_odds") >= MIN_ODDS).select(
+    bookmaker = prices.filter(odds.usable_odds_expr("best_odds").is_not_null()).select(
         *ids,
         instant,
         pl.lit(SOURCE_BOOKMAKER).alias("source"),
@@ -153,8 +157,8 @@ def snapshot_rows(prices: pl.DataFrame, at: dt.datetime) -> pl.DataFrame:
         no_price.alias("traded_vol"),
         no_ts.alias("price_ts"),
     )
-    has_ppwap = pl.col("win_ppwap") >= MIN_ODDS
-    wap = prices.filter(has_ppwap | (pl.col("win_morningwap") >= MIN_ODDS)).select(
+    has_ppwap = odds.usable_odds_expr("win_ppwap").is_not_null()
+    wap = prices.filter(has_ppwap | odds.usable_odds_expr("win_morningwap").is_not_null()).select(
         *ids,
         instant,
         pl.lit(SOURCE_EXCHANGE_WAP).alias("source"),

@@ -1,29 +1,34 @@
 """Intraday repricing: the due races get new signal rows at the run's instant, then paper bets.
 
 No model call and no feature rebuild: p_model (and the combination stage's history term
-vs_market_logit) come from each runner's latest signal of the race's model (as_of ≤ the instant)
-and the combination coefficients from the model's row in modeling.models (combiner_json).
-Prices, p_market, p_win, p_place, edges and stakes are recomputed from the prices seen at the
-instant (recorded as snapshots); the morning's drivers are kept in reasons_json and the market
-line is rewritten.
+vs_market_logit) come from each race's latest signal set at the instant
+(giddyup.race_day.latest_signals) and the combination coefficients from the model's row in
+modeling.models (combiner_json). Prices, p_market, p_win, p_place, edges and stakes are
+recomputed from the prices seen at the instant (recorded as snapshots) by the step morning
+scoring uses too (giddyup.race_day.pricing_run); the morning's drivers are kept in reasons_json
+and the market line is rewritten.
 
 Stored p_model values are normalised over the runners priced when they were published. When a
-runner comes back after being dropped (no price for a while), its last p_model is on another
-scale: it is rescaled through the runners it shares with the race's latest signal set.
+runner comes back after being dropped (no price for a while), its last p_model of the race's
+model is on another scale: it is rescaled through the runners it shares with the race's latest
+signal set.
 
-The module imports only the schedule at the top: a run with nothing due never loads Polars.
+The module imports only the card and the schedule at the top: a run with nothing due never
+loads Polars.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from giddyup.race_day.card import Card, CardRace, read_card
+from giddyup.race_day.latest_signals import read_latest_sets
 from giddyup.race_day.paper_bets import PaperResult, place_paper_bets
-from giddyup.race_day.schedule import Cadence, RaceClock, due_races, load_race_clocks
+from giddyup.race_day.schedule import Cadence, due_races
+from giddyup.timeutil import local_date
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,8 +39,6 @@ if TYPE_CHECKING:
     from giddyup.config import Settings
     from giddyup.publish import PublishResult
     from giddyup.race_day.price_card import MarketModel
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,6 +51,7 @@ class RefreshResult:
     skipped: dict[int, str] = field(default_factory=dict)
     published: PublishResult | None = None
     snapshots_written: int = 0
+    non_runners: dict[int, list[int]] = field(default_factory=dict)  # race_id -> horse_ids dropped as withdrawn
     paper: PaperResult | None = None
 
 
@@ -60,74 +64,86 @@ def refresh(
 ) -> RefreshResult:
     """Reprice the races due at `at` (schedule.py), publish them, then run the paper-bet step."""
     cadence = Cadence.from_settings(settings)
-    clocks = load_race_clocks(conn, at, settings.race_zone)
-    due = due_races(clocks, at, cadence)
-    result = RefreshResult(at=at, races_today=len(clocks), due=[race.race_id for race in due])
+    card = read_card(conn, local_date(at, settings.race_zone), at, settings.race_zone, settings.bet_source)
+    due = due_races(card, at, cadence)
+    result = RefreshResult(at=at, races_today=len(card.races), due=[race.race_id for race in due])
     if due:
-        _reprice(conn, at, due, clocks, settings, market_for, result)
+        _reprice(conn, card, due, settings, market_for, result)
     result.paper = place_paper_bets(conn, at, settings)
     return result
 
 
-_MORNING_SQL = """
-WITH latest AS (
-    SELECT DISTINCT ON (race_id) race_id, model_id, as_of FROM modeling.signals
-    WHERE race_id = ANY(%(races)s) AND as_of <= %(at)s
-    ORDER BY race_id, as_of DESC, model_id DESC)
+_SET_COLUMNS = ("race_id", "horse_id", "model_id", "as_of", "p_model", "vs_market_logit", "reasons_json::text")
+
+# Runners missing from their race's latest set: their own latest row of that set's model.
+_RETURNING_SQL = """
 SELECT DISTINCT ON (s.race_id, s.horse_id)
-       s.race_id, s.horse_id, s.model_id, s.as_of, s.p_model, s.vs_market_logit, s.reasons_json::text,
-       s.as_of = l.as_of
-FROM modeling.signals s JOIN latest l ON l.race_id = s.race_id AND l.model_id = s.model_id
-WHERE s.as_of <= %(at)s
+       s.race_id, s.horse_id, s.model_id, s.as_of, s.p_model, s.vs_market_logit, s.reasons_json::text
+FROM unnest(%(races)s::bigint[], %(models)s::bigint[], %(as_ofs)s::timestamptz[]) AS k(race_id, model_id, as_of)
+JOIN modeling.signals s ON s.race_id = k.race_id AND s.model_id = k.model_id AND s.as_of < k.as_of
+WHERE NOT EXISTS (
+    SELECT 1 FROM modeling.signals x
+    WHERE x.race_id = k.race_id AND x.model_id = k.model_id AND x.as_of = k.as_of AND x.horse_id = s.horse_id)
 ORDER BY s.race_id, s.horse_id, s.as_of DESC
 """
 
 
-def read_morning_model(conn: psycopg.Connection, race_ids: list[int], at: dt.datetime) -> pl.DataFrame:
+def _frame(rows: list[tuple]) -> pl.DataFrame:
+    """Signal rows of _SET_COLUMNS as a frame (reasons_json read as the drivers' JSON text)."""
+    import polars as pl
+
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "race_id": pl.Int64,
+        "horse_id": pl.Int64,
+        "model_id": pl.Int64,
+        "as_of": pl.Datetime("us", "UTC"),
+        "p_model": pl.Float64,
+        "vs_market_logit": pl.Float64,
+        "drivers_json": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def read_model_inputs(conn: psycopg.Connection, races: list[CardRace], at: dt.datetime) -> pl.DataFrame:
     """Per runner (race_id, horse_id): model_id, p_model on the scale of the race's latest signal
     set, its vs_market_logit, and the drivers of its latest reasons_json."""
     import polars as pl
 
-    rows = conn.execute(_MORNING_SQL, {"races": race_ids, "at": at}).fetchall()
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "race_id": pl.Int64,
-            "horse_id": pl.Int64,
-            "model_id": pl.Int64,
-            "as_of": pl.Datetime("us", "UTC"),
-            "p_model": pl.Float64,
-            "vs_market_logit": pl.Float64,
-            "drivers_json": pl.String,
-            "in_latest": pl.Boolean,
-        },
-        orient="row",
+    latest = _frame(read_latest_sets(conn, [race.race_id for race in races], at, _SET_COLUMNS))
+    scored = [race for race in races if race.latest_signal_as_of is not None]
+    returning = _frame(
+        conn.execute(
+            _RETURNING_SQL,
+            {
+                "races": [race.race_id for race in scored],
+                "models": [race.latest_model_id for race in scored],
+                "as_ofs": [race.latest_signal_as_of for race in scored],
+            },
+        ).fetchall()
     )
-    returning = frame.filter(~pl.col("in_latest"))
     if returning.height:
-        frame = _rescale_returning(conn, frame, returning)
-    return frame.drop("as_of", "in_latest")
+        returning = _rescale_returning(conn, latest, returning)
+    return pl.concat([latest, returning]).drop("as_of")
 
 
-def _rescale_returning(conn: psycopg.Connection, frame: pl.DataFrame, returning: pl.DataFrame) -> pl.DataFrame:
+def _rescale_returning(conn: psycopg.Connection, latest: pl.DataFrame, returning: pl.DataFrame) -> pl.DataFrame:
     """Put runners whose latest signal predates their race's latest set on that set's scale:
     scale = Σ p_model(shared runners, latest set) / Σ p_model(shared runners, then)."""
     import polars as pl
 
     keys = returning.select("race_id", "model_id", "as_of").unique()
-    rows = conn.execute(
-        """SELECT s.race_id, s.model_id, s.as_of, s.horse_id, s.p_model
-           FROM modeling.signals s
-           JOIN unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) AS k(race_id, model_id, as_of)
-             ON k.race_id = s.race_id AND k.model_id = s.model_id AND k.as_of = s.as_of""",
-        (
-            keys.get_column("race_id").to_list(),
-            keys.get_column("model_id").to_list(),
-            keys.get_column("as_of").to_list(),
-        ),
-    ).fetchall()
     then = pl.DataFrame(
-        rows,
+        conn.execute(
+            """SELECT s.race_id, s.model_id, s.as_of, s.horse_id, s.p_model
+               FROM modeling.signals s
+               JOIN unnest(%s::bigint[], %s::bigint[], %s::timestamptz[]) AS k(race_id, model_id, as_of)
+                 ON k.race_id = s.race_id AND k.model_id = s.model_id AND k.as_of = s.as_of""",
+            (
+                keys.get_column("race_id").to_list(),
+                keys.get_column("model_id").to_list(),
+                keys.get_column("as_of").to_list(),
+            ),
+        ).fetchall(),
         schema={
             "race_id": pl.Int64,
             "model_id": pl.Int64,
@@ -137,21 +153,16 @@ def _rescale_returning(conn: psycopg.Connection, frame: pl.DataFrame, returning:
         },
         orient="row",
     )
-    latest = frame.filter(pl.col("in_latest")).select("race_id", "horse_id", pl.col("p_model").alias("p_now"))
+    now = latest.select("race_id", "horse_id", pl.col("p_model").alias("p_now"))
     scales = (
-        then.join(latest, on=["race_id", "horse_id"], how="inner")
+        then.join(now, on=["race_id", "horse_id"], how="inner")
         .group_by("race_id", "model_id", "as_of")
         .agg((pl.col("p_now").sum() / pl.col("p_then").sum()).alias("scale"))
     )
     # No shared runner: no scale, so p_model becomes NULL and the race is skipped with that reason.
     return (
-        frame.join(scales, on=["race_id", "model_id", "as_of"], how="left")
-        .with_columns(
-            pl.when(pl.col("in_latest"))
-            .then(pl.col("p_model"))
-            .otherwise(pl.col("p_model") * pl.col("scale"))
-            .alias("p_model")
-        )
+        returning.join(scales, on=["race_id", "model_id", "as_of"], how="left")
+        .with_columns(pl.col("p_model") * pl.col("scale"))
         .drop("scale")
     )
 
@@ -173,99 +184,24 @@ def combiners_for(conn: psycopg.Connection, model_ids: list[int]) -> dict[int, d
     return {k: json.loads(v) if isinstance(v, str) else v for k, v in found.items()}
 
 
-def _race_names(conn: psycopg.Connection, race_ids: list[int], race_date: dt.date) -> dict[int, str]:
-    rows = conn.execute(
-        "SELECT race_id, race_name FROM racing.races WHERE race_date = %s AND race_id = ANY(%s)",
-        (race_date, race_ids),
-    ).fetchall()
-    return dict(rows)
-
-
-def _card_at(
-    conn: psycopg.Connection, at: dt.datetime, due_ids: list[int], race_date: dt.date, result: RefreshResult
-) -> pl.DataFrame:
-    """The due races' declared runners with their best price at `at` (snapshots recorded), the
-    morning p_model and drivers, the model id and whether the race is a handicap."""
-    import polars as pl
-
-    from giddyup import pricing
-    from giddyup.race_day import prices as race_prices
-
-    morning = read_morning_model(conn, due_ids, at)
-    seen = race_prices.read_runner_prices(conn, due_ids, race_date, at)
-    result.snapshots_written = race_prices.write_snapshots(conn, race_prices.snapshot_rows(seen, at))
-    names = _race_names(conn, due_ids, race_date)
-    handicap = pl.DataFrame(
-        {"race_id": due_ids, "handicap": [pricing.is_handicap(names.get(r)) for r in due_ids]},
-        schema={"race_id": pl.Int64, "handicap": pl.Boolean},
-    )
-    # A race is priced with the model of its latest signals; a runner without a signal of that
-    # model gets its id too, and a NULL p_model, which skips the race with the reason.
-    race_model = morning.group_by("race_id").agg(pl.col("model_id").max().alias("race_model"))
-    return (
-        race_prices.choose_best_prices(seen)
-        .join(morning, on=["race_id", "horse_id"], how="left")
-        .join(handicap, on="race_id", how="left")
-        .join(race_model, on="race_id", how="left")
-        .with_columns(pl.coalesce("model_id", "race_model").alias("model_id"))
-    )
-
-
 def _reprice(
     conn: psycopg.Connection,
-    at: dt.datetime,
-    due: list[RaceClock],
-    clocks: list[RaceClock],
+    card: Card,
+    due: list[CardRace],
     settings: Settings,
     market_for: Callable[[dict], MarketModel] | None,
     result: RefreshResult,
 ) -> None:
-    import polars as pl
-
-    from giddyup import pricing
-    from giddyup.publish import publish_signals
-    from giddyup.race_day.day_budget import day_budget, open_stakes_from_signals
-    from giddyup.race_day.price_card import price_card, production_market_model
+    from giddyup.race_day.price_card import production_market_model
+    from giddyup.race_day.pricing_run import model_ids_of, price_races
 
     market_for = market_for or production_market_model
-    race_date = due[0].race_date
-    due_ids = [race.race_id for race in due]
-    # What the paper step did at this very instant runs after pricing: a re-run must not see it.
-    decided = frozenset(race.race_id for race in clocks if race.decided_at is not None and race.decided_at < at)
-    others = [
-        race.race_id
-        for race in clocks
-        if race.race_id not in due_ids and race.race_id not in decided and race.off > at and race.last_signal_as_of
-    ]
-    card = _card_at(conn, at, due_ids, race_date, result)
-    combiners = combiners_for(conn, [m for m in card.get_column("model_id").unique().to_list() if m is not None])
-    budget = day_budget(conn, race_date, at, settings.max_stake_per_day)
-    open_stakes = open_stakes_from_signals(conn, others, at)
-    rules = pricing.StakeRules.from_settings(settings)
-
-    batches = []
-    for model_id, combiner in sorted(combiners.items()):
-        priced = price_card(
-            card.filter(pl.col("model_id") == model_id),
-            as_of=at,
-            model_id=model_id,
-            market=market_for(combiner),
-            rules=rules,
-            min_liquidity_volume=settings.min_liquidity_volume,
-            open_stakes=open_stakes,
-            day_budget=budget,
-            decided_races=decided,
-        )
-        result.skipped.update(priced.skipped)
-        batches.append(priced.signals)
-    declared = set(card.get_column("race_id").to_list())
-    for race_id in due_ids:
-        if race_id not in declared:
-            result.skipped[race_id] = "no declared runners"
-    for race_id, reason in sorted(result.skipped.items()):
-        log.info("race_id %s not repriced: %s", race_id, reason)
-    signals = pl.concat(batches) if batches else pl.DataFrame()
-    if signals.height:
-        result.published = publish_signals(conn, signals)
-        result.races_priced = signals.get_column("race_id").n_unique()
-        result.runners_priced = signals.height
+    inputs = read_model_inputs(conn, due, card.at)
+    markets = {model_id: market_for(c) for model_id, c in combiners_for(conn, model_ids_of(inputs)).items()}
+    run = price_races(conn, card=card, races=due, p_model=inputs, markets=markets, settings=settings)
+    result.skipped.update(run.skipped)
+    result.published = run.published
+    result.snapshots_written = run.snapshots_written
+    result.non_runners = run.non_runners
+    result.races_priced = run.races_priced
+    result.runners_priced = run.runners_priced

@@ -1,13 +1,15 @@
 """Morning scoring: the production model prices every declared runner of a day's card.
 
 The model and the day's features are arguments (the CLI loads them once), so the job itself only
-reads the database at the instant `as_of`: the card, the best prices (recorded as snapshots),
-paper stakes already committed. It publishes one signal row per priced runner with as_of, and
-saves the scored runners (ids, features, probabilities, market figures, model version) to
-<artifacts>/scoring/<date>/runners.parquet for the drift report.
+reads the database at the instant `at`: the card (giddyup.race_day.card), the best prices
+(recorded as snapshots), paper stakes already committed. It publishes one signal row per priced
+runner with as_of = at (giddyup.race_day.pricing_run, shared with the refresh), and saves the
+scored runners (ids, features, probabilities, market figures, model version) to
+scoring/<date>/runners.parquet under the artifacts folder, for the drift report.
 
-Races that cannot be priced are skipped and counted with their reason: already off at as_of, no
-off time, no prices, one runner, a runner without a p_model (model missing a required input).
+Races that cannot be priced are skipped and counted with their reason: already off at the
+instant, no off time, no prices, one runner, a runner without a p_model (model missing a
+required input).
 """
 
 from __future__ import annotations
@@ -21,16 +23,14 @@ from typing import Protocol
 import polars as pl
 import psycopg
 
-from giddyup import pricing
 from giddyup.config import Settings
 from giddyup.errors import GiddyUpError
 from giddyup.features.contract import ID_COLUMNS, FeatureSet
-from giddyup.publish import PublishResult, publish_signals
-from giddyup.race_day import prices as race_prices
-from giddyup.race_day.day_budget import day_budget, decided_races
-from giddyup.race_day.price_card import MarketModel, price_card, production_market_model
+from giddyup.publish import PublishResult
+from giddyup.race_day.card import CardRace, read_card
+from giddyup.race_day.price_card import MarketModel, production_market_model
+from giddyup.race_day.pricing_run import open_races, price_races
 from giddyup.race_day.reasons import drivers_json
-from giddyup.race_day.schedule import off_utc
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class WinModel(Protocol):
 @dataclass
 class ScoreResult:
     race_date: dt.date
-    as_of: dt.datetime
+    at: dt.datetime
     model_name: str
     model_version: str
     model_id: int
@@ -68,6 +68,7 @@ class ScoreResult:
     skipped: dict[int, str] = field(default_factory=dict)
     published: PublishResult | None = None
     snapshots_written: int = 0
+    non_runners: dict[int, list[int]] = field(default_factory=dict)  # race_id -> horse_ids dropped as withdrawn
     top_edges: pl.DataFrame = field(default_factory=pl.DataFrame)
     runners_path: Path | None = None
 
@@ -83,50 +84,27 @@ class ScoreResult:
         return counts
 
 
-_CARD_SQL = """
-SELECT r.race_id, r.off_time, r.race_name, c.course_name
-FROM racing.races r LEFT JOIN racing.courses c ON c.course_id = r.course_id
-WHERE r.race_date = %s AND r.prelim
-ORDER BY r.off_time, r.race_id
-"""
-
-
-def read_card_races(conn: psycopg.Connection, race_date: dt.date, race_zone) -> pl.DataFrame:
-    """The day's prelim races: race_id, off (UTC), off_time, race_name, course_name, handicap."""
-    rows = conn.execute(_CARD_SQL, (race_date,)).fetchall()
-    return pl.DataFrame(
-        [
-            (race_id, off_utc(race_date, off_time, race_zone) if off_time else None, off_time, name, course)
-            for race_id, off_time, name, course in rows
-        ],
-        schema={
-            "race_id": pl.Int64,
-            "off": pl.Datetime("us", "UTC"),
-            "off_time": pl.Time,
-            "race_name": pl.String,
-            "course_name": pl.String,
-        },
-        orient="row",
-    ).with_columns(pl.col("race_name").map_elements(pricing.is_handicap, return_dtype=pl.Boolean).alias("handicap"))
-
-
-def _warn_unusual_off_times(races: pl.DataFrame, race_date: dt.date) -> None:
-    times = races.get_column("off_time").drop_nulls()
-    if times.len() and (times.min() < EARLIEST_USUAL_OFF or times.max() > LATEST_USUAL_OFF):  # type: ignore[operator]
+def _warn_unusual_off_times(races: list[CardRace], race_date: dt.date) -> None:
+    times = [race.off_time for race in races if race.off_time is not None]
+    if times and (min(times) < EARLIEST_USUAL_OFF or max(times) > LATEST_USUAL_OFF):
         log.warning(
             "off times of %s run from %s to %s UK time: outside 09:00-22:30, check the zone of off_time (race_tz)",
             race_date,
-            times.min(),
-            times.max(),
+            min(times),
+            max(times),
         )
 
 
-def _model_frames(model: WinModel, features: FeatureSet) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _model_frame(model: WinModel, features: FeatureSet) -> pl.DataFrame:
+    """p_model per runner (race_id, horse_id), with the model's history term and drivers."""
     missing = [c for c in model.feature_columns if c not in features.frame.columns]
     if missing:
         raise GiddyUpError(
             f"model {model.name} v{model.version} needs feature column {missing[0]}, which the day's features lack"
         )
+    ids = features.frame.select(
+        pl.col("runner_id").cast(pl.Int64), pl.col("race_id").cast(pl.Int64), pl.col("horse_id").cast(pl.Int64)
+    )
     p_model = model.predict_p_model(features).select(
         pl.col("runner_id").cast(pl.Int64), pl.col("p_model").cast(pl.Float64)
     )
@@ -146,92 +124,79 @@ def _model_frames(model: WinModel, features: FeatureSet) -> tuple[pl.DataFrame, 
         },
         schema={"runner_id": pl.Int64, "drivers_json": pl.String},
     )
-    return p_model, drivers
+    return (
+        ids.join(p_model, on="runner_id", how="inner")
+        .join(drivers, on="runner_id", how="left")
+        .with_columns(pl.lit(model.model_id, pl.Int64).alias("model_id"))
+        .drop("runner_id")
+    )
 
 
 def score_day(
     conn: psycopg.Connection,
     *,
     race_date: dt.date,
-    as_of: dt.datetime,
+    at: dt.datetime,
     model: WinModel,
     features: FeatureSet,
     settings: Settings,
     market: MarketModel | None = None,
 ) -> ScoreResult:
-    """Price and publish the day's card at `as_of` (see the module docstring)."""
+    """Price and publish the day's card at `at` (see the module docstring)."""
     market = market or production_market_model(model.combiner)
-    races = read_card_races(conn, race_date, settings.race_zone)
-    _warn_unusual_off_times(races, race_date)
+    card = read_card(conn, race_date, at, settings.race_zone, settings.bet_source)
+    on_card = [race for race in card.races if race.prelim]
+    _warn_unusual_off_times(on_card, race_date)
     skipped: dict[int, str] = {}
-    for row in races.iter_rows(named=True):
-        if row["off"] is None:
-            skipped[row["race_id"]] = "no off time"
-        elif row["off"] <= as_of:
-            skipped[row["race_id"]] = "off before as_of"
-    open_races = races.filter(~pl.col("race_id").is_in(list(skipped)))
+    for race in on_card:
+        if race.off is None:
+            skipped[race.race_id] = "no off time"
+        elif not race.is_open(at):
+            skipped[race.race_id] = "off before as_of"
 
-    p_model, drivers = _model_frames(model, features)
-    seen = race_prices.read_runner_prices(conn, open_races.get_column("race_id").to_list(), race_date, as_of)
-    snapshots = race_prices.write_snapshots(conn, race_prices.snapshot_rows(seen, as_of))
-    card = (
-        race_prices.choose_best_prices(seen)
-        .join(p_model, on="runner_id", how="left")
-        .join(drivers, on="runner_id", how="left")
-        .join(open_races.select("race_id", "handicap"), on="race_id", how="left")
+    run = price_races(
+        conn,
+        card=card,
+        races=open_races(card, at),
+        p_model=_model_frame(model, features),
+        markets={model.model_id: market},
+        settings=settings,
     )
-    declared = set(card.get_column("race_id").to_list())
-    for race_id in open_races.get_column("race_id").to_list():
-        if race_id not in declared:
-            skipped[race_id] = "no declared runners"
-
-    priced = price_card(
-        card,
-        as_of=as_of,
-        model_id=model.model_id,
-        market=market,
-        rules=pricing.StakeRules.from_settings(settings),
-        min_liquidity_volume=settings.min_liquidity_volume,
-        day_budget=day_budget(conn, race_date, as_of, settings.max_stake_per_day),
-        decided_races=decided_races(conn, race_date, as_of),
-    )
-    skipped.update(priced.skipped)
-    for race_id, reason in sorted(skipped.items()):
-        log.info("race_id %s not priced: %s", race_id, reason)
-    published = publish_signals(conn, priced.signals)
+    skipped.update(run.skipped)
     # Nothing priced (e.g. the day has resulted since): keep the file of the run that priced it.
     runners_path = (
-        save_scored_runners(settings.artifacts_path, race_date, features, priced.signals, priced.extras, model, as_of)
-        if priced.signals.height
+        save_scored_runners(settings.artifacts.scored_runners(race_date), features, run.signals, run.extras, model, at)
+        if run.signals.height
         else None
     )
     return ScoreResult(
         race_date=race_date,
-        as_of=as_of,
+        at=at,
         model_name=model.name,
         model_version=str(model.version),
         model_id=model.model_id,
-        races_on_card=races.height,
-        races_priced=priced.signals.get_column("race_id").n_unique() if priced.signals.height else 0,
-        runners_priced=priced.signals.height,
+        races_on_card=len(on_card),
+        races_priced=run.races_priced,
+        runners_priced=run.runners_priced,
         skipped=skipped,
-        published=published,
-        snapshots_written=snapshots,
-        top_edges=top_edges(conn, priced.signals, races),
+        published=run.published,
+        snapshots_written=run.snapshots_written,
+        non_runners=run.non_runners,
+        top_edges=top_edges(conn, run.signals, on_card),
         runners_path=runners_path,
     )
 
 
 def save_scored_runners(
-    artifacts: Path,
-    race_date: dt.date,
+    path: Path,
     features: FeatureSet,
     signals: pl.DataFrame,
     extras: pl.DataFrame,
     model: WinModel,
-    as_of: dt.datetime,
+    at: dt.datetime,
 ) -> Path:
-    """<artifacts>/scoring/<date>/runners.parquet: what the drift report compares with training."""
+    """The scored runners (giddyup.artifacts: scoring/<D>/runners.parquet), what the drift report
+    compares with training."""
     ids = [c for c in ID_COLUMNS if c in features.frame.columns]
     feature_columns = [c for c in model.feature_columns if c not in ids]
     scored = (
@@ -242,21 +207,19 @@ def save_scored_runners(
             pl.lit(model.name).alias("model_name"),
             pl.lit(str(model.version)).alias("model_version"),
             pl.lit(model.model_id, pl.Int64).alias("model_id"),
-            pl.lit(as_of).cast(pl.Datetime("us", "UTC")).alias("as_of"),
+            pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("as_of"),
         )
         .sort("race_id", "runner_id")
     )
-    folder = artifacts / "scoring" / race_date.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "runners.parquet"
-    partial = folder / "runners.parquet.partial"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
     scored.write_parquet(partial)
     partial.replace(path)  # readers never see half a file
     return path
 
 
 def top_edges(
-    conn: psycopg.Connection, signals: pl.DataFrame, races: pl.DataFrame, top: int = TOP_EDGES
+    conn: psycopg.Connection, signals: pl.DataFrame, races: list[CardRace], top: int = TOP_EDGES
 ) -> pl.DataFrame:
     """The runners with the largest edge_win, with horse, course and UK off time, for the summary."""
     if signals.height == 0:
@@ -268,7 +231,15 @@ def top_edges(
             (best.get_column("horse_id").to_list(),),
         ).fetchall()
     )
-    return best.join(races.select("race_id", "off_time", "course_name"), on="race_id", how="left").select(
+    where = pl.DataFrame(
+        {
+            "race_id": [race.race_id for race in races],
+            "off_time": [race.off_time for race in races],
+            "course_name": [race.course_name for race in races],
+        },
+        schema={"race_id": pl.Int64, "off_time": pl.Time, "course_name": pl.String},
+    )
+    return best.join(where, on="race_id", how="left").select(
         pl.col("off_time").dt.strftime("%H:%M").alias("off (UK)"),
         pl.col("course_name").alias("course"),
         pl.col("horse_id").replace_strict(names, default=None, return_dtype=pl.String).alias("horse"),
@@ -278,3 +249,30 @@ def top_edges(
         "edge_win",
         "stake_units",
     )
+
+
+def score_race_day(
+    conn: psycopg.Connection,
+    settings: Settings,
+    dsn: str,
+    race_date: dt.date,
+    at: dt.datetime,
+    *,
+    model_version: str | None = None,
+) -> ScoreResult:
+    """`giddyup score --date D --at T [--model-version V]`: the day's model (giddyup.scored_days:
+    the version that first scored the day, else production, or V on purpose) and the day's
+    features, then score_day; the version is recorded with the signals."""
+    from giddyup.features.build import build_race_day_features
+    from giddyup.model.win_model import load_model_version, load_production_model
+    from giddyup.scored_days import record_version, recorded_version
+
+    version = model_version or recorded_version(conn, race_date, settings.model_name)
+    model = load_model_version(settings, version) if version else load_production_model(settings)
+    features = build_race_day_features(dsn, race_date=race_date)
+    result = score_day(conn, race_date=race_date, at=at, model=model, features=features, settings=settings)
+    if result.runners_priced:
+        record_version(
+            conn, race_date, model.name, str(model.version), model.model_id, at, replace=model_version is not None
+        )
+    return result

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import psycopg
 
 from giddyup.config import Settings
-from giddyup.pricing import is_handicap
+from giddyup.odds import PRICE_SOURCES
 from giddyup.race_day.payouts import Bet, Leg, RunnerResult, closing_line_value, commission_by_bet, legs_of
-from giddyup.race_day.prices import SOURCE_PRIORITY
-from giddyup.race_day.schedule import off_utc
+from giddyup.race_rules import is_handicap
+from giddyup.timeutil import off_instant
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Settlement:
 
 _BETS_SQL = """
 SELECT b.bet_id, b.race_id, b.horse_id, b.side, b.odds, b.stake, b.source, b.exchange,
-       b.ew_places, b.ew_fraction
+       b.ew_places, b.ew_fraction, b.places_paid
 FROM modeling.bets b
 WHERE b.race_id IN (SELECT race_id FROM racing.races WHERE race_date = %s)
 ORDER BY b.bet_id
@@ -128,7 +128,7 @@ def _last_snapshots(
 ) -> dict[tuple[int, int], float]:
     if not offs:
         return {}
-    rows = conn.execute(_LAST_SNAPSHOT_SQL, (list(offs), list(offs.values()), list(SOURCE_PRIORITY))).fetchall()
+    rows = conn.execute(_LAST_SNAPSHOT_SQL, (list(offs), list(offs.values()), list(PRICE_SOURCES))).fetchall()
     return {(race_id, horse_id): price for race_id, horse_id, price in rows}
 
 
@@ -206,7 +206,7 @@ def settle_day(
     result.bets_seen = len(rows)
     if not rows:
         return result
-    bets = [Bet(b[0], b[1], b[3], b[4], b[5], b[6], b[7], b[8], b[9]) for b in rows]
+    bets = [Bet(b[0], b[1], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10]) for b in rows]
     horse_of = {b[0]: b[2] for b in rows}
     race_ids = sorted({bet.race_id for bet in bets})
     results, closes, unsettled = _results(conn, race_date, race_ids)
@@ -237,7 +237,7 @@ def _offs(
         "SELECT race_id, off_time FROM racing.races WHERE race_date = %s AND race_id = ANY(%s) AND off_time IS NOT NULL",
         (race_date, race_ids),
     ).fetchall()
-    return {race_id: off_utc(race_date, off_time, settings.race_zone) for race_id, off_time in rows}
+    return {race_id: off_instant(race_date, off_time, settings.race_zone) for race_id, off_time in rows}
 
 
 def _write(conn: psycopg.Connection, settlements: list[Settlement], settled_at: dt.datetime) -> int:

@@ -63,7 +63,7 @@ def odds_band(odds: pl.Expr) -> pl.Expr:
     return expr
 
 
-def _figures() -> list[pl.Expr]:
+def bet_figures() -> list[pl.Expr]:
     with_close = pl.col("clv").is_not_null()
     return [
         pl.len().alias("bets"),
@@ -79,18 +79,18 @@ def _figures() -> list[pl.Expr]:
 def performance_tables(bets: pl.DataFrame) -> tuple[dict, pl.DataFrame, pl.DataFrame]:
     """Overall figures, by odds band and by day, of the settled bets in `bets`."""
     settled = bets.filter(pl.col("status") == "settled")
-    overall = settled.select(_figures()).row(0, named=True) if settled.height else _empty_summary()
+    overall = settled.select(bet_figures()).row(0, named=True) if settled.height else _empty_summary()
     overall["void"] = bets.filter(pl.col("status") == "void").height
     overall["open"] = bets.filter(pl.col("status") == "open").height
     band_order = {label: i for i, label in enumerate(_band_labels())}
     by_band = (
         settled.with_columns(odds_band(pl.col("odds")).alias("odds_band"))
         .group_by("odds_band")
-        .agg(_figures())
+        .agg(bet_figures())
         .sort(pl.col("odds_band").replace_strict(band_order, return_dtype=pl.Int32))
     )
-    by_day = settled.group_by("race_date").agg(_figures()).sort("race_date")
-    return _plain(overall), by_band, by_day
+    by_day = settled.group_by("race_date").agg(bet_figures()).sort("race_date")
+    return json_safe(overall), by_band, by_day
 
 
 def _band_labels() -> list[str]:
@@ -109,7 +109,7 @@ def _empty_summary() -> dict:
     }
 
 
-def _plain(values: dict) -> dict:
+def json_safe(values: dict) -> dict:
     """JSON-safe: NaN (e.g. ROI of nothing staked) as None, floats rounded for stable files."""
     out: dict[str, object] = {}
     for key, value in values.items():
@@ -122,7 +122,7 @@ def _plain(values: dict) -> dict:
     return out
 
 
-def _png(figure) -> str:
+def png_base64(figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
     return base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -140,7 +140,7 @@ def _plots(settled: pl.DataFrame) -> tuple[str, str]:
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set(xlabel="bet (in order placed)", ylabel="cumulative profit (units)", title="Cumulative profit")
     fig.tight_layout()
-    profit_png = _png(fig)
+    profit_png = png_base64(fig)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 3.2))
@@ -149,12 +149,12 @@ def _plots(settled: pl.DataFrame) -> tuple[str, str]:
     ax.axvline(0, color="grey", linewidth=0.8)
     ax.set(xlabel="closing-line value (odds taken / close − 1)", ylabel="bets", title="CLV")
     fig.tight_layout()
-    clv_png = _png(fig)
+    clv_png = png_base64(fig)
     plt.close(fig)
     return profit_png, clv_png
 
 
-def _html_table(frame: pl.DataFrame) -> str:
+def html_table(frame: pl.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
     rows = []
     for row in frame.iter_rows():
@@ -186,8 +186,8 @@ def write_performance_report(
         "to": last.isoformat(),
         "source": source,
         "summary": summary,
-        "by_odds_band": [_plain(r) for r in by_band.iter_rows(named=True)],
-        "by_day": [_plain(r) for r in by_day.iter_rows(named=True)],
+        "by_odds_band": [json_safe(r) for r in by_band.iter_rows(named=True)],
+        "by_day": [json_safe(r) for r in by_day.iter_rows(named=True)],
     }
     json_path = out / "performance.json"
     json_path.write_text(json.dumps(document, indent=2, sort_keys=True), encoding="utf-8")
@@ -197,9 +197,9 @@ def write_performance_report(
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse;margin-bottom:1.5em}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}</style></head><body>
 <h1>Performance {first} to {last}{html.escape(f" (source {source})" if source else "")}</h1>
-<h2>Overall</h2>{_html_table(summary_table)}
-<h2>By odds band (odds taken)</h2>{_html_table(by_band)}
-<h2>By day</h2>{_html_table(by_day)}
+<h2>Overall</h2>{html_table(summary_table)}
+<h2>By odds band (odds taken)</h2>{html_table(by_band)}
+<h2>By day</h2>{html_table(by_day)}
 <h2>Cumulative profit</h2><img alt="cumulative profit" src="data:image/png;base64,{profit_png}">
 <h2>Closing-line value</h2><img alt="CLV histogram" src="data:image/png;base64,{clv_png}">
 </body></html>

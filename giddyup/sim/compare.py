@@ -1,6 +1,7 @@
 """Does the simulated market look like the real one? Betfair SP market pseudo-R², book,
 favourite win rate, favourite-longshot shape and field sizes, side by side with the real UK and
-Irish races of ../shared/data/betfair (Betfair's public BSP file)."""
+Irish races of ../shared/data/betfair (Betfair's public BSP file). `place_starters` gives a world's
+place markets to giddyup.model.place_check, which compares place results with the real ones."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import polars as pl
 import psycopg
 
 from giddyup.errors import GiddyUpError
-from giddyup.metrics import implied_probability, mcfadden_r2, winner_table
+from giddyup.metrics import mcfadden_r2, winner_table
+from giddyup.odds import implied_probability
+from giddyup.sim.frames import WorldFrames
 
 REAL_BETFAIR_CSV = (
     Path(__file__).resolve().parents[2].parent / "shared/data/betfair/betfair_ukie_ratedprice_vs_bsp_2026H1.csv"
@@ -109,3 +112,22 @@ def compare(conn: psycopg.Connection, real_path: Path = REAL_BETFAIR_CSV) -> pl.
     if sim.height == 0:
         raise GiddyUpError("no resulted simulated races in this database; run `giddyup sim` first")
     return comparison_from_frames(sim, real_betfair(real_path))
+
+
+def place_starters(frames: WorldFrames) -> pl.DataFrame:
+    """Starters of a generated world's resulted races in the shape place_check.place_markets() takes
+    (race_id, runner_id, race_name, win_bsp, place_bsp, placed), plus pos_num (NaN: did not finish)."""
+    races = frames.races.select("t_race", "race_name")
+    return (
+        frames.runners.filter(pl.col("pos_raw").is_not_null())
+        .join(races, on="t_race")
+        .select(
+            pl.col("t_race").alias("race_id"),
+            pl.col("runner_key").alias("runner_id"),
+            "race_name",
+            "win_bsp",
+            "place_bsp",
+            (pl.col("place_win_lose") == 1).alias("placed"),
+            pl.col("pos_raw").str.extract(r"^(\d+)").cast(pl.Float64).fill_null(float("nan")).alias("pos_num"),
+        )
+    )

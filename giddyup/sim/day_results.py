@@ -1,10 +1,11 @@
 """`giddyup results --date D`: run today's simulated races.
 
 The card written by `giddyup sim --today D` becomes results, as the real loader does after racing:
-positions drawn from the stored truth (the same model as the history: strength + Gumbel, so each
-starter wins with its stored p_true), non-finishers, rare dead heats, beaten lengths, times, RPR,
-comments, and the at-the-off prices (SP, Betfair SP, exchange averages) the simulator fixed when it
-made the card; non-runners keep pos_raw NULL and no prices; races turn prelim = false with `ran`
+positions drawn from the stored truth (the same model as the history: strength + Gumbel for the
+winner, so each starter wins with its stored p_true, and the real-race discount for the places
+behind it), non-finishers, rare dead heats, beaten lengths, times, RPR,
+comments, the at-the-off prices (SP, Betfair SP and place SP, exchange averages) the simulator fixed
+when it made the card, and the place market's result; non-runners keep pos_raw NULL and no prices; races turn prelim = false with `ran`
 counting the starters. The draw is seeded by the world's seed and the date, so it is the same
 every time, and a second run changes no row.
 """
@@ -23,7 +24,7 @@ from giddyup.errors import GiddyUpError
 from giddyup.loaders import racing_writer as rw
 from giddyup.sim import truth
 from giddyup.sim.frames import AT_OFF_PRICE_COLUMNS, text, time_raw
-from giddyup.sim.market import in_play
+from giddyup.sim.market import in_play, place_market_places, place_result
 from giddyup.sim.params import DEFAULT_TUNABLES, rng_for
 from giddyup.sim.results import RaceInputs, draw_results
 
@@ -114,6 +115,8 @@ def _draw(seed: int, day: dt.date, races: pl.DataFrame, runners: pl.DataFrame) -
         s["jump_skill"].to_numpy(),
         inputs,
         DEFAULT_TUNABLES.dead_heat_share,
+        DEFAULT_TUNABLES.finish_exponents,
+        DEFAULT_TUNABLES.finish_favourite_discount,
     )
     n = runners.height
     rows = np.flatnonzero(starter)
@@ -131,6 +134,11 @@ def _draw(seed: int, day: dt.date, races: pl.DataFrame, runners: pl.DataFrame) -
         res.finished,
         np.ones(rows.size, dtype=bool),
     )
+    # The place market's result: its places come from the declared field (non-runners included).
+    places = place_market_places(
+        runners["race_order"].to_numpy(), races["race_name"].to_numpy()[runners["race_order"].to_numpy()]
+    )
+    placed = place_result(res.pos_num, res.finished, places[rows], s["close_place_bsp"].to_numpy().astype(float))
     frame = pl.DataFrame(
         {
             "runner_key": runners["runner_key"],
@@ -145,12 +153,14 @@ def _draw(seed: int, day: dt.date, races: pl.DataFrame, runners: pl.DataFrame) -
             "comment": text(full(res.comment, None)),
             **{c: full(s[f"close_{c}"].to_numpy().astype(float)) for c in AT_OFF_PRICE_COLUMNS},
             **{c: full(v) for c, v in ip.items()},
+            "place_win_lose": full(placed),
         }
     ).with_columns(pl.col(pl.Float64).fill_nan(None))
     frame = frame.with_columns(
         time_raw(pl.col("secs")).alias("time_raw"),
         pl.col("rpr").cast(pl.Int64),
         pl.col("win_lose").cast(pl.Int64),
+        pl.col("place_win_lose").cast(pl.Int64),
     )
     winners_per_race = np.bincount(local[res.pos_num == 1], minlength=uniq.size)
     summary = DayResults(

@@ -376,6 +376,8 @@ def _results(
         day["jump_skill"][starter],
         sub,
         tun.dead_heat_share,
+        tun.finish_exponents,
+        tun.finish_favourite_discount,
     )
     out = _empty_results(race.size)
     for key in out:

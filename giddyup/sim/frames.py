@@ -23,6 +23,7 @@ AT_OFF_PRICE_COLUMNS = (
     "win_morning_vol",
     "win_pre_vol",
     "win_ip_vol",
+    "place_bsp",
 )
 RESULT_COLUMNS = (
     "pos_raw",
@@ -36,6 +37,7 @@ RESULT_COLUMNS = (
     "win_ipmax",
     "win_ipmin",
     "win_lose",
+    "place_win_lose",
 )
 
 
@@ -182,10 +184,7 @@ def _runners(sim: SimOutput, prices: dict[str, np.ndarray], race_frame: pl.DataF
             "prize": after(r["prize"]),
             "rpr": after(r["rpr"]),
             "comment": text(np.where(show, r["comment"], np.array(None, dtype=object))),
-            **{
-                k: (after(v) if k in AT_OFF_PRICE_COLUMNS or k.startswith("win_ip") or k == "win_lose" else v)
-                for k, v in prices.items()
-            },
+            **{k: (after(v) if k in AT_OFF_PRICE_COLUMNS or k in RESULT_COLUMNS else v) for k, v in prices.items()},
             "betfair_selection_id": h.selection_id[horse],
             # hidden truth, for the sim schema only
             "t_starter": starter,
@@ -213,6 +212,7 @@ def _runners(sim: SimOutput, prices: dict[str, np.ndarray], race_frame: pl.DataF
         pl.col("or").cast(pl.Int64),
         pl.col("rpr").cast(pl.Int64),
         pl.col("win_lose").cast(pl.Int64),
+        pl.col("place_win_lose").cast(pl.Int64),
     )
     frame = frame.join(
         race_frame.select("t_race", "race_key", "race_date"), on="t_race", how="left", maintain_order="left"

@@ -13,7 +13,7 @@ from giddyup.sim import market
 from giddyup.sim.calendar import build_calendar
 from giddyup.sim.engine import SimOutput, simulate
 from giddyup.sim.frames import WorldFrames, build_frames
-from giddyup.sim.live import today_market
+from giddyup.sim.live import TodayMarket, today_market
 from giddyup.sim.params import DEFAULT_TUNABLES, Tunables, WorldSpec, rng_for
 from giddyup.sim.world import build_world
 
@@ -24,6 +24,11 @@ class GeneratedWorld:
     tunables: Tunables
     frames: WorldFrames
     ticks: pl.DataFrame  # runner_key, race_key, race_date, ts, back_price, lay_price, vwap, traded_vol (today only)
+    # What a replayed day's market is made from (giddyup.sim.replay): the day loop's runners, the
+    # market's views of them and their prices.
+    sim: SimOutput | None = None
+    views: market.Views | None = None
+    prices: dict[str, np.ndarray] | None = None
 
 
 def generate(spec: WorldSpec, tun: Tunables = DEFAULT_TUNABLES) -> GeneratedWorld:
@@ -43,10 +48,38 @@ def generate(spec: WorldSpec, tun: Tunables = DEFAULT_TUNABLES) -> GeneratedWorl
             rng_for(spec.seed, "in-play"), prices["win_bsp"], r["pos_num"], r["finished"], r["starter"] & ~today_rows
         )
     )
+    places = market.place_market_places(r["race"], races.name[r["race"]])
+    prices["place_bsp"] = market.place_prices(
+        rng_for(spec.seed, "place-prices"), r["race"], r["starter"], beliefs.off, places, tun
+    )
+    prices["place_win_lose"] = np.where(
+        today_rows, np.nan, market.place_result(r["pos_num"], r["finished"], places, prices["place_bsp"])
+    )
     prices["_p_off"] = np.where(r["starter"], beliefs.off, np.nan)
     frames = build_frames(sim, prices)
     ticks = _today(spec, sim, views, prices, frames, today_rows)
-    return GeneratedWorld(spec=spec, tunables=tun, frames=frames, ticks=ticks)
+    return GeneratedWorld(spec=spec, tunables=tun, frames=frames, ticks=ticks, sim=sim, views=views, prices=prices)
+
+
+def day_market(
+    rng: np.random.Generator,
+    day: dt.date,
+    sim: SimOutput,
+    views: market.Views,
+    prices: dict[str, np.ndarray],
+    rows: np.ndarray,
+) -> TodayMarket:
+    """The exchange market through a racing day for the day loop's runners `rows` (one day's)."""
+    r = sim.runners
+    race_ids, local = np.unique(r["race"][rows], return_inverse=True)
+    off_min = sim.calendar.races.off_min[race_ids]
+    off_times = [dt.time(int(m) // 60, int(m) % 60) for m in off_min]
+    sub = market.Views(
+        starts=np.zeros(0, dtype=np.int64),
+        counts=np.zeros(0, dtype=np.int64),
+        **{k: getattr(views, k)[rows] for k in ("x_morning", "x_pre", "x_off", "sd_morning", "sd_pre", "sd_off")},
+    )
+    return today_market(rng, day, local, off_times, r["starter"][rows], sub, prices["win_pre_vol"][rows])
 
 
 def _today(
@@ -78,19 +111,7 @@ def _today(
             pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("t_withdrawn_at"),
         )
         return empty
-    r = sim.runners
-    race_global = r["race"][rows]
-    race_ids, local = np.unique(race_global, return_inverse=True)
-    off_min = sim.calendar.races.off_min[race_ids]
-    off_times = [dt.time(int(m) // 60, int(m) % 60) for m in off_min]
-    sub = market.Views(
-        starts=np.zeros(0, dtype=np.int64),
-        counts=np.zeros(0, dtype=np.int64),
-        **{k: getattr(views, k)[rows] for k in ("x_morning", "x_pre", "x_off", "sd_morning", "sd_pre", "sd_off")},
-    )
-    live = today_market(
-        rng_for(spec.seed, "live"), spec.today, local, off_times, r["starter"][rows], sub, prices["win_pre_vol"][rows]
-    )
+    live = day_market(rng_for(spec.seed, "live"), spec.today, sim, views, prices, rows)
     card_price = np.full(runners.height, np.nan)
     card_time = np.full(runners.height, np.datetime64("NaT"), dtype="datetime64[us]")
     withdrawn = np.full(runners.height, np.datetime64("NaT"), dtype="datetime64[us]")

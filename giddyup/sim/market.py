@@ -9,6 +9,12 @@ fundamental model can find what the market under-reads; the market knows what fo
 
 Bookmaker SP (`dec`) is built from the same belief with a favourite-longshot bias and an
 overround of about 1.15-1.30 (larger fields, larger books), rounded down to fractional odds.
+
+The place market (Betfair's): it pays the each-way places of the declared field (pricing.each_way_terms,
+as real place markets do: the terms are fixed when the market opens), none under 5 declared or when
+no more starters run than it pays. Place SP is the market's belief at the off turned into place
+probabilities by the shipped place model (real races' discounts, giddyup.model.place) with the win
+SP's noise; its book sums to about places × 1.00, as the real one does (1.003).
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from giddyup.model.place import place_probabilities
+from giddyup.pricing import each_way_terms, places_paid
+from giddyup.race_rules import is_handicap
 from giddyup.sim import segments as seg
 from giddyup.sim.ladders import to_sp, to_tick
 from giddyup.sim.params import Tunables
@@ -225,3 +234,48 @@ def in_play(
         "win_ipmax": np.where(starter, to_tick(np.clip(np.maximum(high, bsp), 1.01, 1000), "up"), np.nan),
         "win_lose": np.where(starter, won.astype(float), np.nan),
     }
+
+
+def place_market_places(race: np.ndarray, race_names: np.ndarray) -> np.ndarray:
+    """Places the race's place market pays, per declared runner (0: no place market): the each-way
+    places of the declared field. `race` is sorted; `race_names` per runner."""
+    starts = seg.starts_of(race)
+    counts = seg.counts_of(starts, race.size)
+    per_race = np.array(
+        [
+            places_paid(terms) if (terms := each_way_terms(int(n), is_handicap(str(name)))) else 0
+            for n, name in zip(counts, race_names[starts], strict=True)
+        ],
+        dtype=np.int64,
+    )
+    return np.repeat(per_race, counts)
+
+
+def place_prices(
+    rng: np.random.Generator,
+    race: np.ndarray,
+    starter: np.ndarray,
+    belief_off: np.ndarray,
+    places: np.ndarray,
+    tun: Tunables,
+) -> np.ndarray:
+    """Place SP per declared runner (NaN: a non-runner, or no place market). `places` from
+    place_market_places; a race whose starters do not outnumber its places has no market."""
+    starts = seg.starts_of(race)
+    counts = seg.counts_of(starts, race.size)
+    runs = np.repeat(seg.seg_sum(starter.astype(np.int64), starts), counts)
+    market = starter & (places > 0) & (runs > places)
+    bsp = np.full(race.size, np.nan)
+    if not market.any():
+        return bsp
+    p_place = place_probabilities(race[market], belief_off[market], places[market])
+    noisy = p_place * np.exp(rng.normal(0.003, tun.bsp_noise, int(market.sum())))
+    bsp[market] = np.round(np.clip(1.0 / noisy, 1.01, 1000.0), 2)
+    return bsp
+
+
+def place_result(pos_num: np.ndarray, finished: np.ndarray, places: np.ndarray, place_bsp: np.ndarray) -> np.ndarray:
+    """place_win_lose: 1 when the runner finished within its place market's places, 0 when not,
+    NaN without a place market (a dead heat for the last place pays both: both count as 1)."""
+    placed = finished & (pos_num >= 1) & (pos_num <= places)
+    return np.where(np.isfinite(place_bsp), placed.astype(float), np.nan)

@@ -106,6 +106,12 @@ class Tunables:
     # draw per runner on that scale decides the race, so P(win) = softmax(strength).
     lbs_per_unit_flat: float = 9.3
     lbs_per_unit_jumps: float = 10.4
+    # The places behind the winner (results.py): position k ≥ 2 among those left ∝ p_true^λ_k ·
+    # exp(−γ p_true). Harville (all 1, γ 0) makes the places far too predictable. Calibrated so that
+    # place results against Betfair SP (noisier than p_true) follow the model fitted on real UK/IE
+    # races (giddyup.model.place): on a 2-season world every p_win band within 1 standard error.
+    finish_exponents: tuple[float, float, float] = (0.871, 0.786, 0.786)
+    finish_favourite_discount: float = 0.817
 
     # --- horses
     ability_flat: tuple[float, float] = (70.0, 15.0)  # mean, sd of the mature rating

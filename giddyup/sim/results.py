@@ -1,7 +1,13 @@
 """Drawing a race's result from its runners' true strength, for many races at once.
 
-Model: each starter's performance is strength + a standard Gumbel draw, so the order of finish is
-Plackett-Luce and P(win) = softmax(strength) exactly (the stored truth). Jumpers may fall (F),
+Model: the winner is the starter with the best strength + standard Gumbel draw, so P(win) =
+softmax(strength) = p_true exactly (the stored truth). The places behind it are drawn as real races
+run, not as Harville (Plackett-Luce) says: position k ≥ 2 goes to runner j of those left with
+probability ∝ p_true^λ_k · exp(−γ p_true) (the discounted Harville model of giddyup.model.place,
+with Tunables.finish_exponents and finish_favourite_discount; positions after the fourth reuse λ_4),
+calibrated so that the simulated place results by Betfair SP match the real UK/IE ones. Each
+runner's performance is then the race's Gumbel performances handed out in finishing order (the best
+to the winner), so beaten lengths and RPR follow the order with the spread of the draws. Jumpers may fall (F),
 unseat (UR) or be pulled up (PU); those are drawn among the non-winners only (pulled-up horses
 mostly from the back of the field), which leaves the win probabilities exactly as stored. Gaps in
 performance become beaten lengths (a length is worth fewer pounds over longer trips); a photo
@@ -122,6 +128,8 @@ def draw_results(
     jump_skill: np.ndarray,
     races: RaceInputs,
     dead_heat_share: float,
+    finish_exponents: tuple[float, ...],
+    finish_favourite_discount: float,
 ) -> Result:
     """`race`: 0-based race number of each starter, sorted (starters of a race contiguous)."""
     n = race.size
@@ -131,7 +139,12 @@ def draw_results(
     rtype = races.race_type[race]
 
     perf = strength + rng.gumbel(size=n)
-    rank = seg.rank_within(race, perf, starts, counts)
+    rank = finishing_rank(rng, race, strength, perf, starts, counts, finish_exponents, finish_favourite_discount)
+    # The race's performances in finishing order: the r-th best goes to the runner finishing r-th.
+    by_perf = np.lexsort((-perf, race))
+    by_rank = np.lexsort((rank, race))
+    perf = perf.copy()
+    perf[by_rank] = perf[by_perf]
 
     # Non-finishers among the non-winners: falls and unseats hit anyone, pull-ups the struggling.
     rates = np.array([NON_FINISH[t] for t in (FLAT, HURDLE, CHASE, NHF)])[rtype]
@@ -232,6 +245,34 @@ def draw_results(
     result.comment[order] = o_comment
     result.prize[order] = o_prize
     return result
+
+
+def finishing_rank(
+    rng: np.random.Generator,
+    race: np.ndarray,
+    strength: np.ndarray,
+    perf: np.ndarray,
+    starts: np.ndarray,
+    counts: np.ndarray,
+    exponents: tuple[float, ...],
+    favourite_discount: float,
+) -> np.ndarray:
+    """0-based finishing rank per starter: the winner by `perf` (strength + Gumbel), then one draw per
+    later position among those left, with weights p^λ_k · exp(−γ p) (Gumbel-max trick, vectorised
+    over races); the runners after the last exponent in one Plackett-Luce draw with it."""
+    n = race.size
+    p = seg.seg_softmax(strength, starts, counts)
+    log_p = np.log(np.maximum(p, 1e-300))
+    field = np.repeat(counts, counts)
+    placed_at = np.where(seg.rank_within(race, perf, starts, counts) == 0, 0, -1)
+    for position, exponent in enumerate(exponents, start=1):
+        left = placed_at < 0
+        key = np.where(left, exponent * log_p - favourite_discount * p + rng.gumbel(size=n), -np.inf)
+        first = (seg.rank_within(race, key, starts, counts) == 0) & left & (field > position)
+        placed_at[first] = position
+    rest = exponents[-1] * log_p - favourite_discount * p + rng.gumbel(size=n)
+    key = np.where(placed_at >= 0, 1e6 - placed_at, rest)  # placed runners first, in their order
+    return seg.rank_within(race, key, starts, counts)
 
 
 def _round_lengths(lengths: np.ndarray) -> np.ndarray:

@@ -74,7 +74,8 @@ CREATE TABLE IF NOT EXISTS sim.runner_truth (
     close_win_morningwap  double precision,
     close_win_morning_vol double precision,
     close_win_pre_vol     double precision,
-    close_win_ip_vol      double precision
+    close_win_ip_vol      double precision,
+    close_place_bsp       double precision
 );
 CREATE INDEX IF NOT EXISTS runner_truth_race ON sim.runner_truth (race_id);
 CREATE INDEX IF NOT EXISTS runner_truth_date ON sim.runner_truth (race_date);
@@ -83,7 +84,7 @@ CREATE INDEX IF NOT EXISTS runner_truth_date ON sim.runner_truth (race_date);
 SIM_TABLES = ("sim.runner_truth", "sim.race_truth", "sim.world")
 
 
-SCHEMA_VERSION = "giddyup sim schema 1"  # bump when a table changes; older schemas need --replace
+SCHEMA_VERSION = "giddyup sim schema 2"  # bump when a table changes; older schemas need --replace
 
 
 def ensure_sim_schema(conn: psycopg.Connection, *, reset: bool = False) -> None:
@@ -202,3 +203,16 @@ def true_probabilities(
         "p_true": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def truth_of_runners(dsn: str, runner_ids: Sequence[int]) -> pl.DataFrame | None:
+    """runner_id, p_true of the given runners' races when this database holds a simulated world
+    (None otherwise): the oracle beside an evaluation or a backtest."""
+    with psycopg.connect(dsn) as conn:
+        if not sim_schema_exists(conn):
+            return None
+        races = conn.execute(
+            "SELECT DISTINCT race_id FROM sim.runner_truth WHERE runner_id = ANY(%s)", (list(runner_ids),)
+        ).fetchall()
+        truth = true_probabilities(conn, [r[0] for r in races])
+    return truth.select("runner_id", "p_true") if truth.height else None

@@ -1,8 +1,8 @@
 -- Version 1 of what the Go API reads: views with explicit columns (docs/API.md lists each one
--- with its Go type, and tests/test_api_views.py holds the views to that list). A table may gain
--- columns without the API seeing them; a view gains a column only at its end (CREATE OR REPLACE
--- VIEW appends); nothing under a published view is renamed, retyped or dropped: a breaking
--- change is a new api_v2_* view next to the old one.
+-- with its Go type; tests/database/test_api_views.py holds the views to that list). A table may
+-- gain columns without the API seeing them; a view gains a column only at its end (CREATE OR
+-- REPLACE VIEW appends); nothing under a published view is renamed, retyped or dropped: a
+-- breaking change is a new api_v2_* view next to the old one.
 
 CREATE VIEW modeling.api_v1_models AS
 SELECT model_id, name, version, stage, artifact_uri, metrics_json, created_at, updated_at
