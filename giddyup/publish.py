@@ -80,15 +80,25 @@ def _reject_constant(name: str) -> None:
 
 
 def _json_problem(text: str) -> str | None:
-    """Why PostgreSQL's jsonb would refuse `text`, or None. Python's json accepts NaN and Infinity,
-    jsonb does not; jsonb also refuses the NUL character (\\u0000) in strings."""
+    """Why modeling.signals would refuse `text`, or None. Python's json accepts NaN and Infinity,
+    jsonb does not; jsonb also refuses the NUL character (\\u0000) in strings; the column holds
+    a JSON object (the API decodes it as one)."""
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except ValueError:
         return "is not valid JSON"
+    if not isinstance(value, dict):
+        return f"is a JSON {_json_kind(value)}, not an object"
     if "\\u0000" in text.lower() and _holds_nul(value):
         return "holds \\u0000, which PostgreSQL jsonb refuses"
     return None
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    kinds = ((list, "array"), (str, "string"), ((int, float), "number"))
+    return next((kind for types, kind in kinds if isinstance(value, types)), "null")
 
 
 def _holds_nul(value: object) -> bool:
@@ -122,6 +132,11 @@ def _reasons_as_json_text(frame: pl.DataFrame) -> pl.Series:
             except (TypeError, ValueError) as exc:
                 row = frame.row(index, named=True)
                 raise ValidationError(f"signal row {_row_label(row)}: reasons_json cannot be JSON: {exc}") from None
+            if text is not None and not isinstance(value, dict):
+                row = frame.row(index, named=True)
+                raise ValidationError(
+                    f"signal row {_row_label(row)}: reasons_json is a JSON {_json_kind(value)}, not an object"
+                )
             if text is not None and _holds_nul(value):
                 row = frame.row(index, named=True)
                 raise ValidationError(

@@ -4,7 +4,9 @@ created per run or per test and dropped afterwards, and migrating them."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from pathlib import Path
 
 import psycopg
 from psycopg import conninfo
@@ -48,3 +50,16 @@ def migrate_dsn(dsn: str, *, with_racing_reference: bool = True) -> None:
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         migrate(conn, with_racing_reference=with_racing_reference)
+
+
+def migrations_up_to(last: str, into: Path) -> Path:
+    """A copy of migrations/ under `into` whose modeling files stop at number `last` (e.g. "009"):
+    to build a database as an older release left it, then migrate it with rows in place."""
+    from giddyup.db.migrate import migrations_dir
+
+    root = into / "migrations"
+    shutil.copytree(migrations_dir(), root)
+    for path in (root / "modeling").glob("*.sql"):
+        if path.name[:3] > last:
+            path.unlink()
+    return root
