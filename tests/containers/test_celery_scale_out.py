@@ -4,11 +4,13 @@ with this machine's Redis as the broker and its PostgreSQL as Airflow's metadata
 database: the set-up of workers on several machines that share the Docker image, the database and
 the broker (README, "Add Celery workers on other machines"), on one machine.
 
-Each worker runs one task at a time (--concurrency 1). The morning-scoring run and a string of
-intraday refresh runs are triggered together through the REST API; their tasks must land on both
-workers, some at the same time, each in a giddyup container started by its worker's DockerOperator.
-The same runs then go through dag.test() in this process (one process, no executor) against a copy
-of the same starting database, and every row the two wrote must be equal.
+Each worker runs one task at a time (--concurrency 1). The morning-scoring run is triggered through
+the REST API; once its `score` task has published the day's signals, a string of intraday refresh
+runs (which read them, as on a real day) is triggered too, so the refreshes run on one worker while
+the other runs the morning's `drift`. Every task runs in a giddyup container started by its
+worker's DockerOperator, and the tasks must land on both workers, some at the same time. The same
+runs then go through dag.test() in this process (one process, no executor) against a copy of the
+same starting database, and every row the two wrote must be equal.
 """
 
 from __future__ import annotations
@@ -48,13 +50,15 @@ pytestmark = [pytest.mark.containers, pytest.mark.slow]
 
 UTC = dt.UTC
 DAY = "2026-06-13"
-# The runs, triggered at once (dag_id, logical instant, conf). The backtest DAG's run, whose mapped
-# chunks spread over the workers, joins with one line when it lands:
+# The runs (dag_id, logical instant, conf): the first is triggered alone; the others once its
+# `score` task has succeeded, all together. The backtest DAG's run, whose mapped chunks spread over
+# the workers, joins with one line when it lands:
 #   ("giddyup_backtest", dt.datetime(2026, 6, 14, tzinfo=UTC), {"from": "2026-05-01", "to": "2026-06-12"}),
 RUNS: list[tuple[str, dt.datetime, dict]] = [
     ("giddyup_morning_scoring", dt.datetime(2026, 6, 13, 6, 0, tzinfo=UTC), {}),
     *(("giddyup_intraday_refresh", dt.datetime(2026, 6, 13, 11, 25 + i, tzinfo=UTC), {}) for i in range(5)),
 ]
+FIRST_TASK = "score"  # the first run's task the other runs wait for
 WORKERS = ("worker-a", "worker-b")
 REDIS_URL = os.environ.get("GIDDYUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # Columns that differ between two correct runs: serial keys, wall-clock stamps, MLflow run ids.
@@ -140,11 +144,11 @@ class Cluster:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.api + path, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(req, timeout=30) as response:
+            with urllib.request.urlopen(req, timeout=60) as response:
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             return error.code, {"error": error.read().decode()[-500:]}
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, OSError):  # not up yet, or too busy to answer in time
             return 0, {}
 
     def logs(self) -> str:
@@ -259,13 +263,27 @@ def cluster(start, database_factory) -> Iterator[Cluster]:
 def celery_runs(cluster) -> dict:
     """The runs, triggered together through the REST API and run to their end by the workers."""
     run_ids = []
+
+    def trigger(dag_id: str, instant: dt.datetime, conf: dict) -> None:
+        body = {"logical_date": instant.isoformat(), "conf": conf}
+        status, answer = cluster.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)
+        assert status == 200, answer
+        run_ids.append((dag_id, answer["dag_run_id"]))
+
+    def first_task_state() -> str | None:
+        dag_id, run_id = run_ids[0]
+        return cluster.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{FIRST_TASK}")[1].get(
+            "state"
+        )
+
     with ContainerClock() as clock:
-        for dag_id, instant, conf in RUNS:
-            status, body = cluster.request(
-                "POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": instant.isoformat(), "conf": conf}
-            )
-            assert status == 200, body
-            run_ids.append((dag_id, body["dag_run_id"]))
+        trigger(*RUNS[0])
+        wait_for(
+            f"the first run's {FIRST_TASK} task ends", lambda: first_task_state() in ("success", "failed"), 900, cluster
+        )
+        assert first_task_state() == "success"
+        for run in RUNS[1:]:
+            trigger(*run)
 
         def states() -> list[str]:
             return [cluster.request("GET", f"/api/v2/dags/{d}/dagRuns/{r}")[1].get("state") for d, r in run_ids]
