@@ -227,6 +227,7 @@ def test_the_drift_page_lists_the_report_and_opens_it(stack, scored_day, token) 
     code, page = request("GET", "/giddyup/drift", token)
     assert code == 200, page
     assert DAY in page and f"status-{status}" in page and f'href="drift/{report_id}/html"' in page
+    code, html = 0, ""
     for _attempt in range(3):  # a 9 MB file through a busy API server: a cut transfer is retried
         try:
             code, html = request("GET", f"/giddyup/drift/{report_id}/html", token)
