@@ -7,6 +7,7 @@ Helpers that are not fixtures live in tests/support/ (databases, the CLI, frames
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from giddyup.config import reset_settings_cache
 from tests.support import databases
+from tests.support.airflow_env import airflow_home
 from tests.support.databases import DatabaseFactory, migrate_dsn
 from tests.support.paths import SHARED_DATA
 
@@ -91,3 +93,33 @@ def giddyup_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
     yield use
     reset_settings_cache()
+
+
+@pytest.fixture(scope="module")
+def airflow() -> Iterator[object]:
+    """Airflow, imported with the private configuration; the root logger is restored afterwards
+    (Airflow installs its own handler on first import)."""
+    airflow_home()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    import airflow as airflow_module
+
+    yield airflow_module
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
+
+
+# --- Container tests (issue 11) -------------------------------------------------------------------
+# Tests marked `containers` need a real Docker engine and the built images; .ci/containers provides
+# both and fails if any of them is skipped. Anywhere else they are skipped with the reason.
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from tests.support.docker_engine import DOCKER_URL_ENV, SKIP_REASON
+
+    if os.environ.get(DOCKER_URL_ENV, "").strip():
+        return
+    skip = pytest.mark.skip(reason=SKIP_REASON)
+    for item in items:
+        if item.get_closest_marker("containers"):
+            item.add_marker(skip)

@@ -1,5 +1,7 @@
-"""A racing day through the four DAGs: real dag.test() runs with the local runner, each task the
-real `giddyup` command, against a migrated dev-copy database holding a small simulated world.
+"""A racing day through the four DAGs: real dag.test() runs, each task the real `giddyup` command,
+against a migrated dev-copy database holding a small simulated world. Each test runs twice, once
+per task runner: `local` (a subprocess) and `docker` (the giddyup image through a real Docker
+engine, tests marked `containers`: .ci/containers runs them, see tests/support/docker_engine.py).
 
 The DAGs run in schedule order, as on a real day (2026-06-13, Madrid summer time):
 nightly retrain at 02:30, morning scoring at 08:00, an intraday refresh at 13:25, then, after the
@@ -35,10 +37,16 @@ RUNS = {
 }
 
 
+@pytest.fixture(scope="module", params=["local", pytest.param("docker", marks=pytest.mark.containers)])
+def task_runner(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def world(database_factory, tmp_path_factory) -> Iterator[dict]:
+def world(database_factory, tmp_path_factory, task_runner) -> Iterator[dict]:
     """A dev-copy database with a simulated world and today's card, and the runner's settings."""
     artifacts = tmp_path_factory.mktemp("dag_artifacts")
+    volume = f"giddyup-test-artifacts-{os.getpid()}"
     # A recognisable password (the test server trusts local connections, so it is not checked):
     # it must reach the commands and appear nowhere in Airflow.
     dsn = conninfo.make_conninfo(database_factory.create("gu_dags"), password=SECRET_PASSWORD)
@@ -47,6 +55,10 @@ def world(database_factory, tmp_path_factory) -> Iterator[dict]:
         patch.setenv("GIDDYUP_ARTIFACTS_DIR", str(artifacts))
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{artifacts / 'mlflow.db'}")
         patch.setenv("GIDDYUP_TASK_RUNNER", "local")
+        if task_runner == "docker":  # tasks in the giddyup image, on the host's network
+            from tests.support.docker_engine import use_docker_runner
+
+            use_docker_runner(patch, artifacts, volume)
         env = dict(os.environ)
         for argv in (
             ["migrate", "--with-racing-reference"],
@@ -54,14 +66,18 @@ def world(database_factory, tmp_path_factory) -> Iterator[dict]:
         ):
             done = run_giddyup(*argv, env=env)
             assert done.returncode == 0, done.stderr[-2000:]
-        yield {"dsn": dsn, "artifacts": artifacts, "env": env}
+        yield {"dsn": dsn, "artifacts": artifacts, "env": env, "runner": task_runner}
+    if task_runner == "docker":
+        from tests.support.docker_engine import remove_volume
+
+        remove_volume(volume)
 
 
 @pytest.fixture(scope="module")
 def dags(airflow, world) -> dict:
     airflow_db()
     with pytest.MonkeyPatch.context() as patch:
-        loaded = load_dags(patch, "local")
+        loaded = load_dags(patch, world["runner"])
     for dag in loaded.values():
         for task in dag.tasks:
             task.retries = 0  # a failing command fails the test now, not after the retry delays
@@ -74,14 +90,25 @@ def run_dag(dags: dict, dag_id: str, capfd) -> dict[str, list[str]]:
     from airflow.utils.session import create_session
 
     capfd.readouterr()
-    run = dags[dag_id].test(logical_date=RUNS[dag_id])
+    in_docker = type(dags[dag_id].tasks[0]).__name__ == "GiddyUpDockerOperator"
+    if in_docker:  # the daemon's create-to-exit time of each task's container, for .ci/containers
+        from tests.support.docker_engine import ContainerClock
+
+        with ContainerClock() as clock:
+            run = dags[dag_id].test(logical_date=RUNS[dag_id])
+    else:
+        run = dags[dag_id].test(logical_date=RUNS[dag_id])
     logs = "".join(capfd.readouterr())  # dag.test() prints the task logs, giddyup's output included
     with create_session() as session:
-        states = {ti.task_id: ti.state for ti in run.get_task_instances(session=session)}
+        tis = sorted(run.get_task_instances(session=session), key=lambda ti: ti.start_date)
+        states = {ti.task_id: ti.state for ti in tis}
+        if in_docker:
+            clock.record([f"{dag_id}.{ti.task_id}" for ti in tis])
         rendered = session.query(RenderedTaskInstanceFields).filter_by(dag_id=dag_id, run_id=run.run_id).all()
         argv = {row.task_id: row.rendered_fields["command"] for row in rendered}
     assert run.state == "success", (states, logs[-4000:])
-    assert "Running giddyup" in logs and SECRET_PASSWORD not in logs
+    assert ("Starting docker container from image" if in_docker else "Running giddyup") in logs
+    assert SECRET_PASSWORD not in logs
     world_logs[dag_id] = logs
     return argv
 
