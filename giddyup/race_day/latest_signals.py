@@ -40,9 +40,10 @@ ORDER BY s.race_id, s.horse_id
 def read_latest_sets(
     conn: psycopg.Connection, race_ids: list[int], at: dt.datetime, columns: tuple[str, ...]
 ) -> list[tuple]:
-    """The rows of each race's latest signal set at `at`: `columns` of modeling.signals (names
-    from our own code, never from input), ordered by race and horse."""
+    """The rows of each race's latest signal set at `at`: `columns` of modeling.signals, or
+    expressions over them (from our own code, never from input), ordered by race and horse."""
     if not race_ids:
         return []
-    select = ", ".join(f"s.{name}" for name in columns)
+    # Columns of modeling.signals (s.name), or expressions over them such as coalesce(...).
+    select = ", ".join(name if "(" in name else f"s.{name}" for name in columns)
     return conn.execute(_LATEST_SETS_SQL.format(columns=select), {"races": list(race_ids), "at": at}).fetchall()

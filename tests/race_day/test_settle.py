@@ -158,13 +158,21 @@ def test_settles_paper_bets_with_pnl_after_commission_and_clv_at_betfair_sp(sett
     bets = query_frame(settled_world["dsn"], BETS_WITH_RESULTS)
     assert bets.height > 0 and result.settled == bets.height and result.void == 0
     assert set(bets.get_column("status")) == {"settled"} and (bets.get_column("settled_at") == first).all()
-    gross = pl.when(pl.col("pos_num") == 1).then(pl.col("stake") * (pl.col("odds") - 1)).otherwise(-pl.col("stake"))
+    # A bet struck at Betfair SP (execution 'bsp') is matched at the runner's BSP; the rest at their odds.
+    at_bsp = bets.filter(pl.col("execution") == "bsp")
+    assert (at_bsp.get_column("matched_odds") == at_bsp.get_column("win_bsp")).all()
+    assert (
+        bets.filter(pl.col("execution") == "price").get_column("matched_odds")
+        == bets.filter(pl.col("execution") == "price").get_column("odds")
+    ).all()
+    matched = pl.col("matched_odds")
+    gross = pl.when(pl.col("pos_num") == 1).then(pl.col("stake") * (matched - 1)).otherwise(-pl.col("stake"))
     per_race = (
         bets.with_columns(gross.alias("gross")).group_by("race_id").agg(pl.col("gross").sum(), pl.col("pnl").sum())
     )
     for row in per_race.iter_rows(named=True):  # each race is one exchange market of paper bets
         assert row["pnl"] == pytest.approx(row["gross"] - COMMISSION * max(row["gross"], 0.0))
-    clv = bets.get_column("odds") / bets.get_column("win_bsp") - 1
+    clv = bets.get_column("matched_odds") / bets.get_column("win_bsp") - 1
     assert (bets.get_column("clv") - clv).abs().max() < 1e-12
     assert set(bets.get_column("close_odds_src")) == {"win_bsp"}
     assert (bets.get_column("clv_close_odds") == bets.get_column("win_bsp")).all()
