@@ -119,6 +119,7 @@ def build_document(
             "decision_minutes_before_off": settings.decision_minutes_before_off,
         },
         "per_day": _per_day(bets, days) if bets.height else [],
+        "models": _models(conn, first, last),
     }
     if settled.height:
         banded = settled.with_columns(
@@ -145,6 +146,35 @@ def build_document(
         if document.get("true_ev_profit") is not None and oracle.get("true_ev_profit"):
             document["oracle_share_captured"] = document["true_ev_profit"] / oracle["true_ev_profit"]
     return document, settled, decisions
+
+
+def _models(conn: psycopg.Connection, first: dt.date, last: dt.date) -> list[dict]:
+    """The versions that priced the window, each with its holdout's evidence of edge and whether
+    the staking rule stood down on its prices (giddyup.pricing.stands_down)."""
+    from giddyup.pricing import stands_down
+
+    rows = conn.execute(
+        """SELECT m.name, m.version, m.combiner_json, count(DISTINCT s.race_date)
+           FROM modeling.models m JOIN modeling.signals s ON s.model_id = m.model_id
+           WHERE m.name LIKE '%%-backtest-%%' AND s.race_date BETWEEN %s AND %s
+           GROUP BY m.name, m.version, m.combiner_json ORDER BY m.name, m.version""",
+        (first, last),
+    ).fetchall()
+    models = []
+    for name, version, combiner, days in rows:
+        combiner = combiner or {}
+        evidence_block = combiner.get("edge_evidence") or {}
+        models.append(
+            {
+                "model": f"{name} v{version}",
+                "days_priced": days,
+                "evidence_of_edge": evidence_block.get("evidence_of_edge"),
+                "gain_per_race": evidence_block.get("mean_gain_per_race"),
+                "gain_ci95": evidence_block.get("ci95"),
+                "stood_down": stands_down(combiner) is not None,
+            }
+        )
+    return models
 
 
 def _plots(settled: pl.DataFrame, truth: bool) -> dict[str, str]:
@@ -253,6 +283,7 @@ def render_html(document: dict, pictures: dict[str, str]) -> str:
         ("by_minutes_to_off", "By minutes to the off"),
         ("by_execution", "By how the bet was struck (the price now, or Betfair SP)"),
         ("per_day", "Per day and cumulative"),
+        ("models", "Model versions: evidence of edge on their holdout, and whether staking stood down"),
     ):
         parts += [f"<h2>{title}</h2>", _table(document.get(key, []))]
     for title, png in pictures.items():
