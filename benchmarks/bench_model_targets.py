@@ -213,7 +213,7 @@ def speed(out: Path) -> dict:
     )
     started = time.perf_counter()
     stdout = giddyup(
-        "train", "--as-of", str(last + dt.timedelta(days=1)), "--promote", "auto", dsn=dsn, artifacts=out / "artifacts"
+        "train", "--date", str(last + dt.timedelta(days=1)), "--promote", "auto", dsn=dsn, artifacts=out / "artifacts"
     )
     print(f"  `giddyup train` end to end on the whole world: {time.perf_counter() - started:.0f} s")
     for line in stdout.strip().splitlines()[-6:]:

@@ -107,7 +107,7 @@ def bench_real_model(server: str, runs: int) -> None:
         for args in (
             ["migrate", "--with-racing-reference"],
             ["sim", "--preset", "small", "--today", SIM_TODAY.isoformat()],
-            ["train", "--as-of", SIM_TODAY.isoformat(), "--promote", "auto"],
+            ["train", "--date", SIM_TODAY.isoformat(), "--promote", "auto"],
         ):
             subprocess.run([*cli, *args], env=env, cwd=REPO, check=True, capture_output=True)
         os.environ.update({k: env[k] for k in ("PG_DSN", "GIDDYUP_ARTIFACTS_DIR", "MLFLOW_TRACKING_URI")})

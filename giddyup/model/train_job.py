@@ -272,6 +272,8 @@ def _trained_for(settings: Settings, race_date: dt.date) -> TrainReport | None:
     version = max(versions, key=lambda v: int(v.version))
     current = registry.aliases(client, name)
     with connection(settings) as db:
+        # The registry is the record (a database copied before the training has no row yet).
+        registry.sync_models_table(db, client, name)
         row = db.execute(
             "SELECT model_id, metrics_json FROM modeling.models WHERE name = %s AND version = %s",
             (name, str(version.version)),

@@ -50,12 +50,16 @@ pytestmark = [pytest.mark.containers, pytest.mark.slow]
 UTC = dt.UTC
 DAY = "2026-06-13"
 # The runs (dag_id, logical instant, conf): the first is triggered alone; the others once its
-# `score` task has succeeded, all together. The backtest DAG's run, whose mapped chunks spread over
-# the workers, joins with one line when it lands:
-#   ("giddyup_backtest", dt.datetime(2026, 6, 14, tzinfo=UTC), {"from": "2026-05-01", "to": "2026-06-12"}),
+# `score` task has succeeded, all together, the backtest's among them: its two one-day chunks are
+# mapped tasks that spread over the workers.
 RUNS: list[tuple[str, dt.datetime, dict]] = [
     ("giddyup_morning_scoring", dt.datetime(2026, 6, 13, 6, 0, tzinfo=UTC), {}),
     *(("giddyup_intraday_refresh", dt.datetime(2026, 6, 13, 11, 25 + i, tzinfo=UTC), {}) for i in range(5)),
+    (
+        "giddyup_backtest",
+        dt.datetime(2026, 6, 13, 7, 0, tzinfo=UTC),
+        {"date_from": "2026-06-11", "date_to": "2026-06-12", "retrain_every": 1},
+    ),
 ]
 FIRST_TASK = "score"  # the first run's task the other runs wait for
 WORKERS = ("worker-a", "worker-b")
@@ -65,7 +69,8 @@ REDIS_URL = os.environ.get("GIDDYUP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # running beside it here add to (on a real day drift runs hours before the first refresh).
 VOLATILE = {"signal_id", "bet_id", "report_id", "created_at", "updated_at", "settled_at", "mlflow_run_id"}
 VOLATILE |= {"details_json"}
-TABLES = ("signals", "price_snapshots", "bets", "paper_decisions", "drift_reports")
+VOLATILE |= {"summary_json", "completed_at"}  # a replayed day's record: its timings and when it ended
+TABLES = ("signals", "price_snapshots", "bets", "paper_decisions", "drift_reports", "backtest_days")
 
 
 def free_port() -> int:
@@ -121,7 +126,7 @@ def start(database_factory, tmp_path_factory) -> Iterator[dict]:
         assert done.returncode == 0, done.stderr[-2000:]
     code, out = run_container(
         IMAGE,
-        ["train", "--as-of", DAY, "--promote", "auto"],
+        ["train", "--date", DAY, "--promote", "auto"],
         environment={k: env[k] for k in ("PG_DSN", "GIDDYUP_ARTIFACTS_DIR", "MLFLOW_TRACKING_URI")},
         volumes={volume: {"bind": str(artifacts), "mode": "rw"}},
     )

@@ -168,7 +168,7 @@ def scored_day(stack, token) -> dict:
     for argv in (
         ["migrate", "--with-racing-reference"],
         ["sim", "--preset", "small", "--start", "2026-04-13", "--days", "61", "--today", DAY],
-        ["train", "--as-of", DAY, "--promote", "auto"],
+        ["train", "--date", DAY, "--promote", "auto"],
     ):
         stack("run", "--rm", "--no-deps", "giddyup", *argv)
     # Triggered while the DAG is still paused, and due at its logical instant: unpausing also makes

@@ -194,17 +194,17 @@ def test_train_command_registers_once_per_version_and_says_why(model_env):
     _, env = model_env
     made = run_giddyup("sim", "--preset", "small", "--seed", "3", env=env)
     assert made.returncode == 0, made.stderr
-    first = run_giddyup("train", "--as-of", "2025-06-01", env=env)
+    first = run_giddyup("train", "--date", "2025-06-01", env=env)
     assert first.returncode == 0, first.stderr
     assert (
         "registered version 1" in first.stdout and "promoted to production: no production version yet" in first.stdout
     )
-    again = run_giddyup("train", "--as-of", "2025-06-01", "--promote", "never", env=env)
+    again = run_giddyup("train", "--date", "2025-06-01", "--promote", "never", env=env)
     assert again.returncode == 0, again.stderr
     assert "registered version 2" in again.stdout and "not promoted: --promote never" in again.stdout
     dsn = env["PG_DSN"]
     assert [(v, s) for v, s, *_ in _rows(dsn)] == [("1", "production"), ("2", "staging")]
-    bad = run_giddyup("train", "--as-of", "2025-06-31", env=env)
-    assert bad.returncode != 0 and bad.stderr.strip() == "error: --as-of '2025-06-31' is not a date (YYYY-MM-DD)"
-    bad = run_giddyup("train", "--as-of", "2025-06-01", "--promote", "sometimes", env=env)
+    bad = run_giddyup("train", "--date", "2025-06-31", env=env)
+    assert bad.returncode != 0 and bad.stderr.strip() == "error: --date '2025-06-31' is not a date (YYYY-MM-DD)"
+    bad = run_giddyup("train", "--date", "2025-06-01", "--promote", "sometimes", env=env)
     assert bad.returncode != 0 and bad.stderr.startswith("error: --promote 'sometimes' is not one of auto, never")
