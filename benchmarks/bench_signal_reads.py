@@ -39,8 +39,8 @@ import io
 import json
 import os
 import re
-import shutil
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -53,10 +53,13 @@ import polars as pl
 import psycopg
 from bench_publish import machine, server_dsn
 from psycopg import conninfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from psycopg.types.string import TextLoader
 
-from giddyup.db.migrate import migrate, migrations_dir
+from giddyup.db.migrate import migrate
 from giddyup.publish import SIGNAL_COLUMNS, publish_signals
+from tests.support.databases import migrations_up_to
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIRST_DAY = dt.date(2025, 3, 1)  # a year across both clock changes
@@ -258,16 +261,6 @@ class Server:
         with psycopg.connect(self.admin_dsn, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.created.remove(name)
-
-
-def migrations_up_to(last: str, into: Path) -> Path:
-    """A copy of migrations/ holding only the modeling files numbered up to `last`."""
-    root = into / "migrations"
-    shutil.copytree(migrations_dir(), root)
-    for path in (root / "modeling").glob("*.sql"):
-        if path.name[:3] > last:
-            path.unlink()
-    return root
 
 
 def add_models(conn: psycopg.Connection, count: int) -> list[int]:

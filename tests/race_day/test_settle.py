@@ -12,12 +12,12 @@ import psycopg
 import pytest
 
 from giddyup.config import Settings
-from giddyup.loaders.racing_writer import ensure_partitions, stable_key, upsert_courses, upsert_dimension, upsert_keyed
 from giddyup.race_day.paper_bets import place_paper_bets
 from giddyup.race_day.payouts import Bet, Leg, RunnerResult, commission_by_bet, legs_of, paid_share
 from giddyup.race_day.score import score_day
 from giddyup.race_day.settle import settle_day
 from giddyup.timeutil import off_instant
+from tests.support.betfair_markets import write_market_races
 from tests.support.cli import run_giddyup
 from tests.support.databases import migrate_dsn
 from tests.support.frames import query_frame
@@ -347,29 +347,8 @@ def betfair_world(database_factory, tmp_path_factory) -> dict:
                     "place_bsp": row["PLACE_BSP"] if runs else None,
                 }
             )
-    race_frame = pl.DataFrame(races)
     with psycopg.connect(dsn) as conn:
-        ensure_partitions(conn, race_frame["race_date"])
-        courses = upsert_courses(conn, race_frame.select("course_name", "region"))
-        race_frame = race_frame.join(courses, on=["course_name", "region"]).with_columns(
-            stable_key(pl.col("market_id")).alias("race_key")
-        )
-        ids = upsert_keyed(
-            conn,
-            "races",
-            race_frame.drop("course_name", "market_id"),
-            key=("race_key", "race_date"),
-            returning=("race_key", "race_id"),
-        )
-        race_frame = race_frame.join(ids, on="race_key")
-        runner_frame = pl.DataFrame(runners)
-        horses = upsert_dimension(conn, "horses", runner_frame.get_column("horse_name"))
-        runner_frame = (
-            runner_frame.join(race_frame.select("market_id", "race_id"), on="market_id")
-            .join(horses, on="horse_name")
-            .with_columns(stable_key(pl.col("market_id"), pl.col("betfair_selection_id")).alias("runner_key"))
-        )
-        upsert_keyed(conn, "runners", runner_frame.drop("market_id", "horse_name"), key=("runner_key", "race_date"))
+        race_frame, runner_frame = write_market_races(conn, races, runners)
         conn.commit()
         bets = markets.join(
             runner_frame.select("betfair_selection_id", "race_id", "horse_id", "race_date"),
