@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     bsp_below_fair: bool = True  # exchange bets at Betfair SP when the price now is below the fair price
     min_liquidity_volume: float = 1000.0  # traded volume (GBP) for liquidity_ok
     exchange_commission: float = 0.02  # on net winnings of exchange bets
+    # Stake only on a model version whose holdout showed edge over the market beyond chance
+    # (giddyup.pricing.stands_down). False stakes on every version: research, and the tests of the
+    # bet machinery on small worlds where no version shows edge.
+    require_edge_evidence: bool = True
     # Who places the decision step's bets: live paper trading, or a backtest's replay.
     bet_source: Literal["paper", "backtest"] = "paper"
 

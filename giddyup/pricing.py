@@ -142,6 +142,7 @@ class StakeRules:
     min_edge_per_sqrt_odds: float = 0.0
     commission: float = 0.0  # on net winnings of exchange bets
     bsp_below_fair: bool = False  # strike an exchange bet at Betfair SP when the price now is below fair
+    require_edge_evidence: bool = True  # stand down on a version whose holdout showed no edge (stands_down)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StakeRules:
@@ -155,6 +156,7 @@ class StakeRules:
             min_edge_per_sqrt_odds=settings.min_edge_per_sqrt_odds,
             commission=settings.exchange_commission,
             bsp_below_fair=settings.bsp_below_fair,
+            require_edge_evidence=settings.require_edge_evidence,
         )
 
 

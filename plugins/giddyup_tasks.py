@@ -168,6 +168,34 @@ class GiddyUpLocalOperator(BaseOperator):
             raise AirflowException(f"giddyup {self.command[0]} exited with code {code}")
 
 
+# The plugin's own settings. Every other GIDDYUP_* setting of the worker (staking rules, cadence)
+# reaches the command in the container, as it reaches a local subprocess: a task prices by the same
+# rules wherever it runs. Anything secret-looking stays out (secrets come from connections only).
+PLUGIN_SETTINGS = frozenset(
+    {
+        "GIDDYUP_TASK_RUNNER",
+        "GIDDYUP_IMAGE",
+        "GIDDYUP_DOCKER_URL",
+        "GIDDYUP_DOCKER_NETWORK",
+        "GIDDYUP_ARTIFACTS_VOLUME",
+        "GIDDYUP_LOCAL_BIN",
+        ARTIFACTS_DIR_ENV,
+    }
+)
+_SECRET_LOOKING = ("DSN", "URI", "URL", "PASSWORD", "SECRET", "TOKEN", "KEY")
+
+
+def forwarded_settings() -> dict[str, str]:
+    """The worker's GIDDYUP_* settings a container gets (not the plugin's, nothing secret-looking)."""
+    return {
+        name: value
+        for name, value in sorted(os.environ.items())
+        if name.startswith("GIDDYUP_")
+        and name not in PLUGIN_SETTINGS
+        and not any(word in name for word in _SECRET_LOOKING)
+    }
+
+
 def _operator_settings() -> tuple[type[BaseOperator], dict]:
     """The operator class of the configured runner and the settings every task of it shares."""
     if task_runner() == "local":
@@ -180,7 +208,8 @@ def _operator_settings() -> tuple[type[BaseOperator], dict]:
         "auto_remove": "success",
         "mount_tmp_dir": False,
         "mounts": [Mount(target=container_artifacts_dir(), source=volume, type="volume")],
-        "environment": {ARTIFACTS_DIR_ENV: container_artifacts_dir()},  # templated: nothing secret here
+        # Templated and serialized: nothing secret here.
+        "environment": {**forwarded_settings(), ARTIFACTS_DIR_ENV: container_artifacts_dir()},
     }
 
 

@@ -229,8 +229,12 @@ def bootstrap_ratio(bets: pl.DataFrame, numerator: str, denominator: str | None)
 
 def strategy_summary(bets: pl.DataFrame, *, truth: bool) -> dict:
     """bets, staked, pnl, ROI and mean CLV with intervals, share that beat the close, true EV."""
-    if bets.height == 0:
-        return {"bets": 0, "races": 0, "staked": 0.0, "pnl": 0.0, "roi": None, "roi_ci": [None, None]}
+    if bets.height == 0:  # e.g. the rule stood down all along: the same keys, nothing measured
+        empty: dict = {"bets": 0, "races": 0, "staked": 0.0, "pnl": 0.0, "roi": None, "roi_ci": [None, None]}
+        empty.update(clv_mean=None, clv_ci=[None, None], beat_close_share=None)
+        if truth:
+            empty.update(true_ev_profit=0.0, true_ev_roi=None, true_ev_roi_ci=[None, None])
+        return empty
     roi = bootstrap_ratio(bets, "pnl", "stake")
     clv = bootstrap_ratio(bets, "clv", None)
     with_close = bets.filter(pl.col("clv").is_not_null())

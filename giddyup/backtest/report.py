@@ -119,7 +119,7 @@ def build_document(
             "decision_minutes_before_off": settings.decision_minutes_before_off,
         },
         "per_day": _per_day(bets, days) if bets.height else [],
-        "models": _models(conn, first, last),
+        "models": _models(conn, first, last, settings.require_edge_evidence),
     }
     if settled.height:
         banded = settled.with_columns(
@@ -148,9 +148,10 @@ def build_document(
     return document, settled, decisions
 
 
-def _models(conn: psycopg.Connection, first: dt.date, last: dt.date) -> list[dict]:
+def _models(conn: psycopg.Connection, first: dt.date, last: dt.date, require_evidence: bool) -> list[dict]:
     """The versions that priced the window, each with its holdout's evidence of edge and whether
-    the staking rule stood down on its prices (giddyup.pricing.stands_down)."""
+    the staking rule stood down on its prices (giddyup.pricing.stands_down, unless the settings
+    stake without evidence)."""
     from giddyup.pricing import stands_down
 
     rows = conn.execute(
@@ -171,7 +172,7 @@ def _models(conn: psycopg.Connection, first: dt.date, last: dt.date) -> list[dic
                 "evidence_of_edge": evidence_block.get("evidence_of_edge"),
                 "gain_per_race": evidence_block.get("mean_gain_per_race"),
                 "gain_ci95": evidence_block.get("ci95"),
-                "stood_down": stands_down(combiner) is not None,
+                "stood_down": require_evidence and stands_down(combiner) is not None,
             }
         )
     return models

@@ -105,6 +105,17 @@ def check_bets(conn: psycopg.Connection, today: dt.date) -> BetCheck:
     return BetCheck(*row)
 
 
+def stand_down_reasons(conn: psycopg.Connection, today: dt.date) -> list[str]:
+    """Why the staking rule stood down on today's signals (empty when it staked or could have)."""
+    rows = conn.execute(
+        """SELECT DISTINCT s.reasons_json->>'staking' FROM modeling.signals s
+           JOIN racing.races r USING (race_id)
+           WHERE r.race_date = %s AND s.reasons_json ? 'staking' ORDER BY 1""",
+        (today,),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 def signal_coverage(conn: psycopg.Connection, today: dt.date) -> tuple[int, int]:
     """(races on today's card, races with at least one published signal)."""
     row = conn.execute(

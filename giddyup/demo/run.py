@@ -142,6 +142,8 @@ def print_summary(console: Console, conn, settings: Settings, day: demo_day.Demo
         "paper bets",
         f"{bets.bets} placed, {bets.distinct_runner_sides} distinct race/runner/side (placed once each)",
     )
+    for reason in checks.stand_down_reasons(conn, day.today):
+        table.add_row("", f"[yellow]{reason}[/yellow]")
     roi = f"{bets.pnl / bets.staked:+.1%}" if bets.staked else "-"
     clv = f"{bets.mean_clv:+.2%}" if bets.mean_clv is not None else "-"
     beat = f"{bets.beat_close_share:.0%}" if bets.beat_close_share is not None else "-"

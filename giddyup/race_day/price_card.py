@@ -229,7 +229,7 @@ def price_card(
     liquidity = [pricing.liquidity_ok(v, min_liquidity_volume) for v in priced.get_column("volume").to_list()]
     stakeable = np.array([ok is not False for ok in liquidity])
 
-    standing_down = pricing.stands_down(market.combiner)
+    standing_down = pricing.stands_down(market.combiner) if rules.require_edge_evidence else None
     if standing_down:
         stakes = np.zeros(race_ids.size)
     else:

@@ -149,6 +149,24 @@ def test_every_dag_follows_the_policy(airflow, monkeypatch) -> None:
             assert "PG_DSN" not in json.dumps(kwargs["environment"]), where
 
 
+def test_containers_get_the_workers_settings_but_no_secret_looking_one(airflow, monkeypatch) -> None:
+    # A worker configured to stake without edge evidence must price by that rule in a container too.
+    monkeypatch.setenv("GIDDYUP_REQUIRE_EDGE_EVIDENCE", "false")
+    monkeypatch.setenv("GIDDYUP_PG_DSN", SECRET_DSN)
+    monkeypatch.setenv("GIDDYUP_API_TOKEN", SECRET_PASSWORD)
+    monkeypatch.setenv("GIDDYUP_DOCKER_URL", "unix:///tmp/elsewhere.sock")
+    for dag in load_dags(monkeypatch, "docker").values():
+        for task in dag.tasks:
+            if (dag.dag_id, task.task_id) in PLAIN_PYTHON_TASKS:
+                continue
+            _, kwargs = task_settings(task)
+            environment = kwargs["environment"]
+            assert environment["GIDDYUP_REQUIRE_EDGE_EVIDENCE"] == "false", task.task_id
+            assert "GIDDYUP_ARTIFACTS_DIR" in environment, task.task_id
+            assert SECRET_PASSWORD not in json.dumps(environment), task.task_id
+            assert "GIDDYUP_DOCKER_URL" not in environment, task.task_id
+
+
 def test_local_runner_builds_local_tasks(airflow, monkeypatch) -> None:
     from giddyup_tasks import GiddyUpLocalOperator
 
