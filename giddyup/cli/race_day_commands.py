@@ -30,13 +30,20 @@ def score_command(
 
     from giddyup.config import get_settings
     from giddyup.db.connect import connection, database_dsn
-    from giddyup.race_day.score import score_race_day
+    from giddyup.race_day.score import pending_runners_file, score_race_day
 
     race_date = parse_date(date)
     instant = instant_or_now(at)
     settings = get_settings()
-    with connection(settings) as conn:
-        result = score_race_day(conn, settings, database_dsn(settings), race_date, instant, model_version=model_version)
+    try:
+        with connection(settings) as conn:
+            result = score_race_day(
+                conn, settings, database_dsn(settings), race_date, instant, model_version=model_version
+            )
+    except BaseException:  # not committed: the scored runners file must not say otherwise
+        pending_runners_file(settings.artifacts.scored_runners(race_date)).unlink(missing_ok=True)
+        raise
+    result.publish_runners_file()  # committed: now the file may agree with the database
 
     summary = Table("", "", title=f"scoring {race_date} as of {instant.isoformat()}", show_header=False)
     summary.add_row("model", f"{result.model_name} v{result.model_version} (model_id {result.model_id})")
