@@ -83,7 +83,7 @@ def test_kill_refresh_mid_transaction(fault_world, tmp_path: Path) -> None:
     again = run(*args, env=env)
     assert again.returncode == 0, again.stderr
     assert_no_secret(again.stdout, again.stderr, files_under=tmp_path)
-    assert modeling_state(dsn) == modeling_state(fault_world.refreshed)
+    assert modeling_state(dsn) == modeling_state(fault_world.refreshed, manual_bets=False)
 
 
 def test_kill_settle_mid_transaction(fault_world, tmp_path: Path) -> None:

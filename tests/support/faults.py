@@ -125,7 +125,7 @@ def wait_for_lock_wait(dsn: str, table: str, process: subprocess.Popen[str], tim
             if row is not None:
                 return Waiter(int(row[0]), bool(row[1]))
             if process.poll() is not None:
-                out, err = process.communicate()
+                _out, err = process.communicate()
                 raise AssertionError(f"the command ended ({process.returncode}) before waiting on {table}:\n{err}")
             time.sleep(0.05)
     process.kill()
@@ -163,7 +163,7 @@ def row_counts(dsn: str) -> dict[str, int]:
         return {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables(dsn)}  # type: ignore[index]
 
 
-def rows(dsn: str, table: str) -> list[tuple]:
+def rows(dsn: str, table: str, where: str = "true") -> list[tuple]:
     """The table's rows without generated columns (serial/identity ids, now() stamps), sorted: what
     a clean run and a re-run must agree on (sequences are not rolled back by a killed run)."""
     schema, name = table.split(".")
@@ -181,10 +181,22 @@ def rows(dsn: str, table: str) -> list[tuple]:
             ).fetchall()
         ]
         listed = ", ".join(f'"{c}"' for c in columns)
-        fetched = conn.execute(f"SELECT {listed} FROM {table}").fetchall()
+        fetched = conn.execute(f"SELECT {listed} FROM {table} WHERE {where}").fetchall()
     return sorted(fetched, key=repr)
 
 
-def modeling_state(dsn: str) -> dict[str, list[tuple]]:
-    return {t: rows(dsn, t) for t in ("modeling.signals", "modeling.price_snapshots", "modeling.bets",
-                                       "modeling.paper_decisions", "modeling.scored_days")}
+MODELING_TABLES = (
+    "modeling.signals",
+    "modeling.price_snapshots",
+    "modeling.bets",
+    "modeling.paper_decisions",
+    "modeling.scored_days",
+)
+
+
+def modeling_state(dsn: str, *, manual_bets: bool = True) -> dict[str, list[tuple]]:
+    """The rows of the tables the race-day jobs write (manual bets left out on request)."""
+    return {
+        t: rows(dsn, t, "true" if manual_bets or t != "modeling.bets" else "source <> 'manual'")
+        for t in MODELING_TABLES
+    }
