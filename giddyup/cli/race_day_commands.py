@@ -10,7 +10,16 @@ from __future__ import annotations
 import typer
 
 from giddyup.cli.common import console
-from giddyup.cli.options import At, FromDate, RaceDate, ToDate, date_window, instant_or_now, parse_date
+from giddyup.cli.options import (
+    At,
+    FromDate,
+    RaceDate,
+    ToDate,
+    date_window,
+    instant_or_now,
+    output_folder,
+    parse_date,
+)
 
 bets_app = typer.Typer(help="Bets: the paper-trading step.", no_args_is_help=True)
 
@@ -156,7 +165,7 @@ def report_command(
 
     first, last = date_window(date_from, date_to)
     settings = get_settings()
-    folder = Path(out) if out else settings.artifacts.report_dir(first, last)
+    folder = output_folder(Path(out)) if out else settings.artifacts.report_dir(first, last)
     with connection(settings) as conn:
         report = write_performance_report(conn, first, last, folder, source=source)
     totals = report.summary
