@@ -72,15 +72,11 @@ def secrets(environ: dict[str, str] | None = None) -> list[tuple[str, str]]:
             passwords.add(env[name].strip())
     pairs: dict[str, str] = {}
     for password in passwords:
-        for form in (
-            password,
-            unquote(password),
-            quote(password, safe=""),
-            quote_plus(password),
-            quote(quote(password, safe=""), safe=""),
-        ):
-            if len(form) >= 3:
-                pairs[form] = MASK
+        for plain in {password, unquote(password), unquote(password.replace("+", " "))}:
+            once = quote(plain, safe="")
+            for form in (plain, once, quote_plus(plain), quote(once, safe="")):
+                if len(form) >= 3:
+                    pairs[form] = MASK
     for setting in settings:
         masked = setting
         for form in sorted(pairs, key=len, reverse=True):
