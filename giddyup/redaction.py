@@ -10,11 +10,13 @@ and MLflow's own handler pass through the same function.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
 import re
 import sys
+from collections.abc import Mapping
 from typing import TextIO
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
@@ -53,12 +55,19 @@ def _passwords_in(value: str) -> set[str]:
     return found
 
 
-def secrets(environ: dict[str, str] | None = None) -> list[tuple[str, str]]:
+def secrets(environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """(text, replacement) for every form of every secret held by the settings, longest first.
 
     A whole setting that holds a password is replaced by itself with the password masked (so
     messages can still say which server); the password alone, in each encoding, by ***."""
     env = os.environ if environ is None else environ
+    held = tuple((name, env.get(name, "")) for name in (*URL_SETTINGS, *SECRET_SETTINGS))
+    return list(_secrets(held))
+
+
+@functools.lru_cache(maxsize=8)
+def _secrets(held: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    env = dict(held)
     passwords: set[str] = set()
     settings: set[str] = set()
     for name in URL_SETTINGS:
@@ -82,7 +91,7 @@ def secrets(environ: dict[str, str] | None = None) -> list[tuple[str, str]]:
         for form in sorted(pairs, key=len, reverse=True):
             masked = masked.replace(form, MASK)
         pairs[setting] = _patterns(masked)
-    return sorted(pairs.items(), key=lambda pair: len(pair[0]), reverse=True)
+    return tuple(sorted(pairs.items(), key=lambda pair: len(pair[0]), reverse=True))
 
 
 def _patterns(text: str) -> str:
@@ -92,7 +101,7 @@ def _patterns(text: str) -> str:
     return _DICT_PASSWORD.sub(lambda m: f"{m.group('head')}'{MASK}'", text)
 
 
-def redact(text: str, environ: dict[str, str] | None = None) -> str:
+def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
     """`text` with every secret of the settings and every URL/conninfo password replaced by ***."""
     if not text:
         return text
