@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from giddyup.cli.common import console
-from giddyup.cli.options import FromDate, ToDate, date_window
+from giddyup.cli.options import FromDate, ToDate, date_window, output_folder
 
 
 def backtest_command(
@@ -53,7 +53,9 @@ def backtest_command(
 
     first, last = date_window(date_from, date_to)
     base = get_settings()
-    plan = BacktestPlan(first, last, retrain_every, out or base.artifacts.backtest_dir(first, last))
+    plan = BacktestPlan(
+        first, last, retrain_every, output_folder(out) if out else base.artifacts.backtest_dir(first, last)
+    )
     dsn = database_dsn(base)
     with connection(base) as conn:
         if not report_only:

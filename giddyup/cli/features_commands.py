@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from giddyup.cli.common import console
-from giddyup.cli.options import OptionalRaceDate, parse_date
+from giddyup.cli.options import OptionalRaceDate, output_folder, parse_date
 from giddyup.errors import GiddyUpError
 
 features_app = typer.Typer(help="Point-in-time features from racing history.", no_args_is_help=True)
@@ -58,6 +58,7 @@ def build_command(
             raise GiddyUpError("--until needs --out DIR (or use --date D for the artifacts folder)")
         folder = out
     since_date = parse_date(since, "--since") if since else None
+    output_folder(folder)
     built, manifest = build_feature_files(
         database_dsn(settings), folder, until=until_date, since=since_date, regions=_regions(region)
     )

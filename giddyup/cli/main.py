@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
@@ -23,8 +24,11 @@ from giddyup.cli import (
     race_day_commands,
     sim_commands,
 )
-from giddyup.cli.common import err_console, state
+from giddyup.cli.common import state
 from giddyup.errors import GiddyUpError
+
+if TYPE_CHECKING:
+    from typer._click.exceptions import UsageError
 
 app = typer.Typer(
     name="giddyup",
@@ -74,25 +78,71 @@ app.command("backtest")(backtest_commands.backtest_command)
 
 
 def main() -> None:
-    """Console entry point: expected failures print one line on stderr and exit non-zero."""
+    """Console entry point: expected failures print one line on stderr and exit non-zero.
+
+    Everything printed (log records, MLflow's own handler, tracebacks under --verbose) passes
+    through giddyup.redaction, so no password of PG_DSN or MLFLOW_TRACKING_URI is ever shown."""
+    # typer vendors click as typer._click (its BadParameter derives from this UsageError)
+    from typer import Abort
+    from typer._click.exceptions import UsageError
+
+    from giddyup import redaction
+
+    redaction.install()
     try:
-        app()
+        try:
+            code = app(standalone_mode=False)
+        finally:
+            redaction.protect_handlers()
+    except UsageError as exc:  # a missing option, an unknown one, a bad value
+        if not exc.format_message().strip():  # a group run without a command: its help, as before
+            exc.show()
+            sys.exit(exc.exit_code)
+        _fail(_usage_message(exc), exc.exit_code)
+    except Abort:
+        _fail("interrupted", 130)
     except GiddyUpError as exc:
         if state.verbose:
-            err_console.print_exception()
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+            _print_traceback(exc)
+        _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        sys.exit(130)
-    except Exception as exc:  # a database error we did not translate, or a bug
+        _fail("interrupted", 130)
+    except Exception as exc:  # a database, MLflow or file-system error we did not translate, or a bug
         from giddyup.cli.common import describe_unexpected
 
         message = describe_unexpected(exc)
         if message is None or state.verbose:
-            raise
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(1)
+            _print_traceback(exc)
+        if message is None:
+            _fail(f"unexpected {type(exc).__name__} (a bug; the traceback is above)", 1)
+        _fail(message, 1)
+    sys.stdout.flush()
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc: UsageError) -> str:
+    message = exc.format_message().strip().replace("\n", " ")
+    command = exc.ctx.command_path if exc.ctx is not None else "giddyup"
+    return f"{message} (see `{command} --help`)"
+
+
+def _print_traceback(exc: BaseException) -> None:
+    import traceback
+
+    from giddyup.redaction import redact
+
+    sys.stderr.write(redact("".join(traceback.format_exception(exc))))
+    sys.stderr.flush()
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    from giddyup.redaction import redact
+
+    sys.stdout.flush()
+    line = " ".join(redact(message).split())
+    print(f"error: {line}", file=sys.stderr)
+    sys.stderr.flush()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from giddyup.cli.common import console
-from giddyup.cli.options import RaceDate, parse_date
+from giddyup.cli.options import RaceDate, output_folder, parse_date
 from giddyup.errors import GiddyUpError
 
 model_app = typer.Typer(help="Registered win-model versions: list them, promote one.", no_args_is_help=True)
@@ -106,6 +106,7 @@ def evaluate_command(
     if not train_end < test_start <= test_end:
         raise GiddyUpError("need --train-until < --test-from <= --test-until")
     _choice(market_price, MARKET_PRICES, "--market-price")
+    output_folder(out)
     from giddyup.model.walk_steps import Cadence
 
     cadence = Cadence.parse(retrain_every) if retrain_every is not None else None
@@ -239,7 +240,8 @@ def list_command() -> None:
     from giddyup.model import registry
 
     settings = get_settings()
-    client = registry.configure_mlflow(settings)
+    # A store that does not exist is not an empty registry: syncing with it would demote every row.
+    client = registry.configure_mlflow(settings, must_exist=True)
     with connection(settings) as conn:
         registry.sync_models_table(conn, client, settings.model_name)
         rows = conn.execute(
@@ -291,7 +293,7 @@ def promote_command(version: Annotated[str, typer.Argument(help="The version to 
     from giddyup.model import registry
 
     settings = get_settings()
-    client = registry.configure_mlflow(settings)
+    client = registry.configure_mlflow(settings, must_exist=True)
     with connection(settings) as conn:
         previous = registry.promote(conn, client, settings.model_name, version)
     if previous == version:

@@ -13,6 +13,8 @@ value is the one-line `error:` every other mistake gets.
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -62,6 +64,24 @@ def parse_instant(value: str, option: str = "--at") -> dt.datetime:
 def instant_or_now(value: str | None, option: str = "--at") -> dt.datetime:
     # The only wall-clock read of the jobs: a person ran the command without the instant.
     return parse_instant(value, option) if value else dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def output_folder(path: Path, option: str = "--out") -> Path:
+    """A folder the job may write into, made now, before any work: an --out that is a file, lies
+    under a file or cannot be created is one line, not a traceback after minutes of work."""
+    if path.exists() and not path.is_dir():
+        raise GiddyUpError(f"{option} {path} is a file, not a folder; give a folder (it is created if missing)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GiddyUpError(
+            f"{option} {path}: cannot create the folder ({exc.strerror or exc}); choose a folder giddyup can write"
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise GiddyUpError(
+            f"{option} {path}: giddyup may not write in this folder; fix its permissions or choose another"
+        )
+    return path
 
 
 def date_window(first: str, last: str) -> tuple[dt.date, dt.date]:

@@ -10,7 +10,16 @@ from __future__ import annotations
 import typer
 
 from giddyup.cli.common import console
-from giddyup.cli.options import At, FromDate, RaceDate, ToDate, date_window, instant_or_now, parse_date
+from giddyup.cli.options import (
+    At,
+    FromDate,
+    RaceDate,
+    ToDate,
+    date_window,
+    instant_or_now,
+    output_folder,
+    parse_date,
+)
 
 bets_app = typer.Typer(help="Bets: the paper-trading step.", no_args_is_help=True)
 
@@ -30,13 +39,20 @@ def score_command(
 
     from giddyup.config import get_settings
     from giddyup.db.connect import connection, database_dsn
-    from giddyup.race_day.score import score_race_day
+    from giddyup.race_day.score import pending_runners_file, score_race_day
 
     race_date = parse_date(date)
     instant = instant_or_now(at)
     settings = get_settings()
-    with connection(settings) as conn:
-        result = score_race_day(conn, settings, database_dsn(settings), race_date, instant, model_version=model_version)
+    try:
+        with connection(settings) as conn:
+            result = score_race_day(
+                conn, settings, database_dsn(settings), race_date, instant, model_version=model_version
+            )
+    except BaseException:  # not committed: the scored runners file must not say otherwise
+        pending_runners_file(settings.artifacts.scored_runners(race_date)).unlink(missing_ok=True)
+        raise
+    result.publish_runners_file()  # committed: now the file may agree with the database
 
     summary = Table("", "", title=f"scoring {race_date} as of {instant.isoformat()}", show_header=False)
     summary.add_row("model", f"{result.model_name} v{result.model_version} (model_id {result.model_id})")
@@ -149,7 +165,7 @@ def report_command(
 
     first, last = date_window(date_from, date_to)
     settings = get_settings()
-    folder = Path(out) if out else settings.artifacts.report_dir(first, last)
+    folder = output_folder(Path(out)) if out else settings.artifacts.report_dir(first, last)
     with connection(settings) as conn:
         report = write_performance_report(conn, first, last, folder, source=source)
     totals = report.summary

@@ -47,10 +47,12 @@ def redact(text: str, dsn: str) -> str:
         password = conninfo.conninfo_to_dict(dsn).get("password")
     except psycopg.ProgrammingError:
         password = None
+    from giddyup.redaction import redact as redact_secrets
+
     text = text.replace(dsn, "<PG_DSN>")
     if password:
         text = text.replace(str(password), "***")
-    return re.sub(r"(postgres(?:ql)?(?:\+\w+)?://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+    return redact_secrets(text)
 
 
 def connection_error(exc: psycopg.OperationalError, dsn: str) -> GiddyUpError:

@@ -17,17 +17,48 @@ from pathlib import Path
 
 import psycopg
 
+from giddyup import mlflow_errors
 from giddyup.artifacts import CHALLENGER_ALIAS as CHALLENGER
 from giddyup.artifacts import MODEL_ROW_ARTIFACT
 from giddyup.artifacts import PRODUCTION_ALIAS as PRODUCTION
 from giddyup.config import Settings, get_settings
 from giddyup.errors import GiddyUpError
+from giddyup.redaction import redact
 
 _STAGE_BY_ALIAS = {PRODUCTION: "production", CHALLENGER: "staging"}
 
 
-def configure_mlflow(settings: Settings | None = None):
-    """An MlflowClient on the configured tracking/registry store (SQLite under artifacts by default)."""
+def prepare_sqlite_store(settings: Settings, uri: str, *, must_exist: bool = False) -> None:
+    """Check a SQLite store's file before MLflow opens (and silently creates) it.
+
+    Only the artifacts folder giddyup owns gets its missing folders created; a SQLite URI elsewhere
+    must name an existing folder. `must_exist`: a reader (score, model list, drift) is refused a
+    store that does not exist rather than handed a new empty one."""
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri.removeprefix("sqlite:///")).expanduser()
+    shown = redact(uri)
+    if must_exist and not path.is_file():
+        raise GiddyUpError(
+            f"the MLflow store {shown} does not exist, so it has no model; train one (`giddyup train --date D "
+            "--promote auto`) or point GIDDYUP_ARTIFACTS_DIR / MLFLOW_TRACKING_URI at the store that has it"
+        )
+    parent = path.parent
+    if parent.is_dir():
+        return
+    owned = settings.artifacts_path
+    if parent.resolve() == owned or owned in parent.resolve().parents:
+        parent.mkdir(parents=True, exist_ok=True)
+        return
+    raise GiddyUpError(
+        f"the folder of the MLflow SQLite store {shown} does not exist; create it or fix MLFLOW_TRACKING_URI"
+    )
+
+
+def configure_mlflow(settings: Settings | None = None, *, must_exist: bool = False):
+    """An MlflowClient on the configured tracking/registry store (SQLite under artifacts by default).
+
+    `must_exist`: refuse a SQLite store that does not exist yet (for jobs that only read a model)."""
     import mlflow
     from mlflow import MlflowClient
 
@@ -35,8 +66,7 @@ def configure_mlflow(settings: Settings | None = None):
         logging.getLogger("mlflow").setLevel(logging.WARNING)
     settings = settings or get_settings()
     uri = settings.resolved_mlflow_uri()
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    prepare_sqlite_store(settings, uri, must_exist=must_exist)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -56,7 +86,9 @@ def aliases(client, name: str) -> dict[str, str]:
 
     try:
         return {alias: str(version) for alias, version in client.get_registered_model(name).aliases.items()}
-    except MlflowException:
+    except MlflowException as exc:
+        if mlflow_errors.is_unreachable(exc):
+            raise mlflow_errors.unavailable(exc) from None
         return {}
 
 
@@ -66,7 +98,9 @@ def search_versions(client, name: str) -> list:
 
     try:
         return list(client.search_model_versions(f"name='{name}'"))
-    except MlflowException:
+    except MlflowException as exc:
+        if mlflow_errors.is_unreachable(exc):
+            raise mlflow_errors.unavailable(exc) from None
         return []
 
 
@@ -99,8 +133,9 @@ def artifact_location(client, version_entity) -> str | None:
     if model_id:
         try:
             return client.get_logged_model(model_id).artifact_location
-        except Exception:  # a store without logged models: the source URI is the best we have
-            pass
+        except Exception as exc:  # a store without logged models: the source URI is the best we have
+            if mlflow_errors.is_unreachable(exc):
+                raise mlflow_errors.unavailable(exc) from None
     return source or None
 
 
@@ -111,7 +146,9 @@ def read_model_row(client, run_id: str) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         try:
             path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=MODEL_ROW_ARTIFACT, dst_path=folder)
-        except Exception:
+        except Exception as exc:
+            if mlflow_errors.is_unreachable(exc):
+                raise mlflow_errors.unavailable(exc) from None
             raise GiddyUpError(
                 f"MLflow run {run_id} has no {MODEL_ROW_ARTIFACT}; was it logged by `giddyup train`?"
             ) from None
@@ -221,7 +258,9 @@ def promote(conn: psycopg.Connection, client, name: str, version: str) -> str | 
 
     try:
         client.get_model_version(name, str(version))
-    except MlflowException:
+    except MlflowException as exc:
+        if mlflow_errors.is_unreachable(exc):
+            raise mlflow_errors.unavailable(exc) from None
         raise GiddyUpError(f"model {name} has no version {version}; see `giddyup model list`") from None
     previous = aliases(client, name).get(PRODUCTION)
     client.set_registered_model_alias(name, PRODUCTION, str(version))

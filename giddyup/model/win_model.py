@@ -69,7 +69,7 @@ def load_production_model(settings: Settings | None = None) -> WinModel:
     from giddyup.model import registry
 
     settings = settings or get_settings()
-    client = registry.configure_mlflow(settings)
+    client = registry.configure_mlflow(settings, must_exist=True)
     version = registry.aliases(client, settings.model_name).get(PRODUCTION_ALIAS)
     if version is None:
         raise GiddyUpError(
@@ -83,13 +83,16 @@ def load_model_version(settings: Settings, version: str) -> WinModel:
     """A registered version by number (the one that first scored a day, or one asked for)."""
     from mlflow.exceptions import MlflowException
 
+    from giddyup import mlflow_errors
     from giddyup.db.connect import connection
     from giddyup.model import registry
 
-    client = registry.configure_mlflow(settings)
+    client = registry.configure_mlflow(settings, must_exist=True)
     try:
         client.get_model_version(settings.model_name, version)
-    except MlflowException:
+    except MlflowException as exc:
+        if mlflow_errors.is_unreachable(exc):
+            raise mlflow_errors.unavailable(exc) from None
         raise GiddyUpError(f"model {settings.model_name} has no registered version {version}") from None
     bundle = registry.load_bundle(settings.model_name, version)
     entity = client.get_model_version(settings.model_name, version)

@@ -25,10 +25,12 @@ from pathlib import Path
 
 import polars as pl
 
+from giddyup import mlflow_errors
 from giddyup.artifacts import FEATURES_ARTIFACT, PRODUCTION_ALIAS, REFERENCE_ARTIFACT
 from giddyup.config import Settings
 from giddyup.errors import GiddyUpError
 from giddyup.features.contract import ID_COLUMNS, LABEL_COLUMNS, MARKET_COLUMNS
+from giddyup.model.registry import prepare_sqlite_store
 from giddyup.monitor.drift_result import MARKET_DRIFT_COLUMNS, PREDICTION_COLUMNS, SOURCE_COLUMN
 
 SOURCE_MIX_LOOKBACK_DAYS = 7
@@ -100,8 +102,7 @@ def mlflow_client(settings: Settings):
     # Download progress bars would bury the one-line verdict on stderr of a DAG task's log.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = settings.resolved_mlflow_uri()
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    prepare_sqlite_store(settings, uri, must_exist=True)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
@@ -112,7 +113,9 @@ def resolve_model_version(settings: Settings, client, name: str | None, version:
     name = name or settings.model_name
     try:
         production = client.get_model_version_by_alias(name, PRODUCTION_ALIAS)
-    except MlflowException:
+    except MlflowException as exc:
+        if mlflow_errors.is_unreachable(exc):
+            raise mlflow_errors.unavailable(exc) from None
         production = None
     if version is None:
         if production is None:
@@ -123,7 +126,9 @@ def resolve_model_version(settings: Settings, client, name: str | None, version:
         return ModelVersionRef(name, str(production.version), production.run_id, True)
     try:
         found = client.get_model_version(name, version)
-    except MlflowException:
+    except MlflowException as exc:
+        if mlflow_errors.is_unreachable(exc):
+            raise mlflow_errors.unavailable(exc) from None
         raise GiddyUpError(
             f"model {name} version {version} (named by the scored runners) is not in the MLflow registry at "
             f"{_describe_uri(settings)}"
@@ -147,7 +152,9 @@ def _download(settings: Settings, model: ModelVersionRef, artifact: str, folder:
         local = mlflow.artifacts.download_artifacts(
             run_id=model.run_id, artifact_path=artifact, dst_path=folder, tracking_uri=settings.resolved_mlflow_uri()
         )
-    except (MlflowException, OSError):
+    except (MlflowException, OSError) as exc:
+        if mlflow_errors.is_unreachable(exc):
+            raise mlflow_errors.unavailable(exc) from None
         return None
     return Path(local)
 

@@ -171,8 +171,23 @@ def model_id_of(conn: psycopg.Connection, model_name: str, model_version: str) -
     return int(row[0]) if row else None
 
 
+def stable(value: Any, digits: int = 10) -> Any:
+    """`json_safe`, with every float rounded to `digits` significant digits: a drift score that
+    differs in its last bits between two runs on the same inputs is stored the same."""
+    value = json_safe(value)
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {k: stable(v, digits) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [stable(v, digits) for v in value]
+    return value
+
+
 def upsert_drift_row(conn: psycopg.Connection, row: DriftRow) -> tuple[int, bool]:
-    """Insert or rewrite the row of (report_date, model_version); returns (report_id, inserted)."""
+    """Insert the row of (report_date, model_version), or rewrite it when its content differs;
+    returns (report_id, inserted). A re-run on the same inputs leaves the row as it was
+    (updated_at included)."""
     summary = row.summary
     result = conn.execute(
         """
@@ -192,6 +207,14 @@ def upsert_drift_row(conn: psycopg.Connection, row: DriftRow) -> tuple[int, bool
             json_path = EXCLUDED.json_path,
             mlflow_run_id = EXCLUDED.mlflow_run_id,
             updated_at = now()
+        WHERE (modeling.drift_reports.model_id, modeling.drift_reports.n_features, modeling.drift_reports.n_drifted,
+               modeling.drift_reports.share_drifted, modeling.drift_reports.drifted_columns,
+               modeling.drift_reports.status, modeling.drift_reports.details_json, modeling.drift_reports.html_path,
+               modeling.drift_reports.json_path, modeling.drift_reports.mlflow_run_id)
+              IS DISTINCT FROM
+              (EXCLUDED.model_id, EXCLUDED.n_features, EXCLUDED.n_drifted, EXCLUDED.share_drifted,
+               EXCLUDED.drifted_columns, EXCLUDED.status, EXCLUDED.details_json, EXCLUDED.html_path,
+               EXCLUDED.json_path, EXCLUDED.mlflow_run_id)
         RETURNING report_id, (xmax = 0) AS inserted
         """,
         (
@@ -203,11 +226,17 @@ def upsert_drift_row(conn: psycopg.Connection, row: DriftRow) -> tuple[int, bool
             summary.share_drifted,
             Jsonb(summary.drifted_columns),
             summary.status,
-            Jsonb(json_safe(row.details)),
+            Jsonb(stable(row.details)),
             row.html_path,
             row.json_path,
             row.mlflow_run_id,
         ),
     ).fetchone()
-    assert result is not None
+    if result is None:  # the row already says the same: left untouched
+        same = conn.execute(
+            "SELECT report_id FROM modeling.drift_reports WHERE report_date = %s AND model_version = %s",
+            (row.report_date, row.model_version),
+        ).fetchone()
+        assert same is not None
+        return int(same[0]), False
     return int(result[0]), bool(result[1])

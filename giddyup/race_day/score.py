@@ -71,6 +71,16 @@ class ScoreResult:
     non_runners: dict[int, list[int]] = field(default_factory=dict)  # race_id -> horse_ids dropped as withdrawn
     top_edges: pl.DataFrame = field(default_factory=pl.DataFrame)
     runners_path: Path | None = None
+    # With defer_runners_file: the written file waiting for the transaction to commit.
+    runners_pending: Path | None = None
+
+    def publish_runners_file(self) -> Path | None:
+        """Move the scored runners file into place: call after the transaction has committed, so
+        the file never disagrees with the database (a failed commit leaves the previous file)."""
+        if self.runners_pending is not None and self.runners_path is not None:
+            self.runners_pending.replace(self.runners_path)
+            self.runners_pending = None
+        return self.runners_path
 
     @property
     def covered_share(self) -> float:
@@ -141,8 +151,12 @@ def score_day(
     features: FeatureSet,
     settings: Settings,
     market: MarketModel | None = None,
+    defer_runners_file: bool = False,
 ) -> ScoreResult:
-    """Price and publish the day's card at `at` (see the module docstring)."""
+    """Price and publish the day's card at `at` (see the module docstring).
+
+    `defer_runners_file`: write the scored runners beside their place and leave moving them in to
+    `ScoreResult.publish_runners_file`, once the caller's transaction has committed."""
     market = market or production_market_model(model.combiner)
     card = read_card(conn, race_date, at, settings.race_zone, settings.bet_source)
     on_card = [race for race in card.races if race.prelim]
@@ -165,10 +179,19 @@ def score_day(
     skipped.update(run.skipped)
     # Nothing priced (e.g. the day has resulted since): keep the file of the run that priced it.
     runners_path = (
-        save_scored_runners(settings.artifacts.scored_runners(race_date), features, run.signals, run.extras, model, at)
+        save_scored_runners(
+            settings.artifacts.scored_runners(race_date),
+            features,
+            run.signals,
+            run.extras,
+            model,
+            at,
+            publish=not defer_runners_file,
+        )
         if run.signals.height
         else None
     )
+    pending = pending_runners_file(runners_path) if runners_path is not None and defer_runners_file else None
     return ScoreResult(
         race_date=race_date,
         at=at,
@@ -184,7 +207,13 @@ def score_day(
         non_runners=run.non_runners,
         top_edges=top_edges(conn, run.signals, on_card),
         runners_path=runners_path,
+        runners_pending=pending,
     )
+
+
+def pending_runners_file(path: Path) -> Path:
+    """Where the scored runners wait for the commit (beside the file, never read by drift)."""
+    return path.with_name(path.name + ".partial")
 
 
 def save_scored_runners(
@@ -194,6 +223,8 @@ def save_scored_runners(
     extras: pl.DataFrame,
     model: WinModel,
     at: dt.datetime,
+    *,
+    publish: bool = True,
 ) -> Path:
     """The scored runners (giddyup.artifacts: scoring/<D>/runners.parquet), what the drift report
     compares with training."""
@@ -212,9 +243,10 @@ def save_scored_runners(
         .sort("race_id", "runner_id")
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    partial = pending_runners_file(path)
     scored.write_parquet(partial)
-    partial.replace(path)  # readers never see half a file
+    if publish:
+        partial.replace(path)  # readers never see half a file
     return path
 
 
@@ -262,7 +294,8 @@ def score_race_day(
 ) -> ScoreResult:
     """`giddyup score --date D --at T [--model-version V]`: the day's model (giddyup.scored_days:
     the version that first scored the day, else production, or V on purpose) and the day's
-    features, then score_day; the version is recorded with the signals."""
+    features, then score_day; the version is recorded with the signals. The scored runners file
+    is left pending: call `publish_runners_file` on the result once `conn` has committed."""
     from giddyup.features.build import build_race_day_features
     from giddyup.model.win_model import load_model_version, load_production_model
     from giddyup.scored_days import record_version, recorded_version
@@ -270,7 +303,9 @@ def score_race_day(
     version = model_version or recorded_version(conn, race_date, settings.model_name)
     model = load_model_version(settings, version) if version else load_production_model(settings)
     features = build_race_day_features(dsn, race_date=race_date)
-    result = score_day(conn, race_date=race_date, at=at, model=model, features=features, settings=settings)
+    result = score_day(
+        conn, race_date=race_date, at=at, model=model, features=features, settings=settings, defer_runners_file=True
+    )
     if result.runners_priced:
         record_version(
             conn, race_date, model.name, str(model.version), model.model_id, at, replace=model_version is not None

@@ -242,6 +242,20 @@ def test_rerunning_a_date_rewrites_its_row_files_and_run(world: Registry) -> Non
     assert runs[0].data.tags["giddyup.drift_status"] == "warn"
 
 
+def test_rerunning_a_date_on_the_same_inputs_leaves_its_row_identical(world: Registry) -> None:
+    """Issue 13 defect 5: each run rewrote the row (updated_at = now()) and a score could differ in
+    its last digits; a re-run on the same runners must leave every column as it was."""
+    day = dt.date(2026, 3, 31)
+    world.write_day(day, runners(400, seed=6, shift=("form",)))
+    first = run_drift_job(day, world.settings())
+    [before] = world.rows(day)
+    for _ in range(2):
+        again = run_drift_job(day, world.settings())
+        assert not again.inserted and again.report_id == first.report_id
+        [after] = world.rows(day)
+        assert after == before
+
+
 def test_a_date_without_scored_runners_says_what_to_run(world: Registry) -> None:
     day = dt.date(2026, 4, 1)
     result = run_giddyup("drift", "--date", day.isoformat(), env=world.env)
