@@ -30,7 +30,7 @@ print(json.dumps({
     "plugin_errors": {k: str(v) for k, v in errors.items()},
     "apps": sorted(a["url_prefix"] for a in apps),
     "operators": sorted({type(t).__name__ for d in bag.dags.values() for t in d.tasks}),
-    "images": sorted({t.image for d in bag.dags.values() for t in d.tasks}),
+    "images": sorted({t.image for d in bag.dags.values() for t in d.tasks if hasattr(t, "image")}),  # not plan_chunks
     "modeling": [m for m in ("giddyup", "polars", "lightgbm", "mlflow", "evidently") if importlib.util.find_spec(m)],
     "uid": os.getuid(),
 }))
