@@ -106,10 +106,10 @@ def evaluate_command(
     if not train_end < test_start <= test_end:
         raise GiddyUpError("need --train-until < --test-from <= --test-until")
     _choice(market_price, MARKET_PRICES, "--market-price")
-    output_folder(out)
     from giddyup.model.walk_steps import Cadence
 
     cadence = Cadence.parse(retrain_every) if retrain_every is not None else None
+    output_folder(out)  # after the arguments: a refused command makes no folder
 
     import json
 
