@@ -19,7 +19,6 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import conninfo
 
 from giddyup.features import leakage
 from giddyup.features.build import FEATURE_COLUMNS, build_race_day_features, build_training_features
@@ -189,16 +188,6 @@ def test_market_book_counts_non_finishers_and_not_non_runners(world_dsn):
 # --- the same guarantees through real databases ------------------------------------------
 
 
-def _copy_database(database_factory, dsn: str) -> str:
-    """A copy of a test database (CREATE DATABASE ... TEMPLATE), dropped with the others."""
-    source = conninfo.conninfo_to_dict(dsn)["dbname"]
-    name = f"{source}_c{len(database_factory.created)}"
-    with psycopg.connect(database_factory.server_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-    database_factory.created.append(name)
-    return conninfo.make_conninfo(database_factory.server_dsn, dbname=name)
-
-
 AFTER_RACE_SQL = (
     "pos_raw = NULL, ovr_btn = NULL, btn = NULL, time_raw = NULL, secs = NULL, dec = NULL, rpr = NULL, "
     "comment = NULL, win_bsp = NULL, place_bsp = NULL, prize = NULL, win_ipmax = NULL, win_ipmin = NULL, "
@@ -210,7 +199,7 @@ def test_database_with_only_the_past_gives_the_same_features(world_dsn, database
     full = build_training_features(world_dsn, until=FAR_FUTURE).frame
     for race_id in random.Random(99).sample(later_races, 3):
         day = runs.filter(pl.col("race_id") == race_id).get_column("race_date")[0]
-        past = _copy_database(database_factory, world_dsn)
+        past = database_factory.copy(world_dsn)
         with psycopg.connect(past) as conn:
             # The morning of the race: earlier days resulted, the race a card, nothing else.
             conn.execute(
@@ -233,7 +222,7 @@ def test_database_with_only_the_past_gives_the_same_features(world_dsn, database
 def test_scrambled_results_of_the_day_in_the_database_change_no_feature(world_dsn, database_factory, runs, later_races):
     day = runs.filter(pl.col("race_id") == random.Random(3).choice(later_races)).get_column("race_date")[0]
     before = build_training_features(world_dsn, until=day, since=day).frame
-    scrambled = _copy_database(database_factory, world_dsn)
+    scrambled = database_factory.copy(world_dsn)
     with psycopg.connect(scrambled) as conn:
         conn.execute("SELECT setseed(0.42)")
         conn.execute(

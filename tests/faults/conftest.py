@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from tests.support.databases import DatabaseFactory
-from tests.support.faults import DAY, REFRESH_AT, SCORE_AT, clone, run
+from tests.support.faults import DAY, REFRESH_AT, SCORE_AT, run
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class FaultWorld:
         return env
 
     def clone(self, template: str) -> str:
-        return clone(self.factory, template)
+        return self.factory.copy(template, "gu_fault")
 
 
 def _ok(*args: str, env: dict[str, str]) -> None:

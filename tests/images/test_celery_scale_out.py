@@ -79,16 +79,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def copy_database(factory, source_dsn: str, prefix: str) -> str:
-    """A new database on the test server, a copy of `source_dsn`'s (CREATE DATABASE ... TEMPLATE)."""
-    source = conninfo.conninfo_to_dict(source_dsn)["dbname"]
-    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(factory.server_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-    factory.created.append(name)
-    return conninfo.make_conninfo(factory.server_dsn, dbname=name)
-
-
 def table_rows(dsn: str, table: str) -> list[tuple]:
     with psycopg.connect(dsn) as conn:
         columns = [
@@ -178,7 +168,7 @@ def cluster(start, database_factory) -> Iterator[Cluster]:
     server = conninfo.conninfo_to_dict(database_factory.server_dsn)
     host, port = server.get("host", "127.0.0.1"), server.get("port", "5432")
     meta = conninfo.conninfo_to_dict(database_factory.create("gu_airflow_meta"))["dbname"]
-    celery_db = conninfo.conninfo_to_dict(copy_database(database_factory, start["dsn"], "gu_celery"))["dbname"]
+    celery_db = conninfo.conninfo_to_dict(database_factory.copy(start["dsn"], "gu_celery"))["dbname"]
     queue = f"giddyup-ci-{uuid.uuid4().hex[:8]}"  # a queue of this run's own on the shared broker
     api_port = free_port()
     socket_path = docker_url().removeprefix("unix://")
@@ -331,7 +321,7 @@ def test_no_secret_in_the_cluster_logs(cluster, celery_runs) -> None:
 @pytest.fixture(scope="module")
 def single_process(start, database_factory, celery_runs, airflow) -> str:
     """The same runs through dag.test() in this process (the docker runner) on a copy of the start."""
-    dsn = copy_database(database_factory, start["dsn"], "gu_single")
+    dsn = database_factory.copy(start["dsn"], "gu_single")
     airflow_db()
     with pytest.MonkeyPatch.context() as patch:
         use_docker_runner(patch, start["artifacts"], start["volume"])

@@ -38,6 +38,16 @@ class DatabaseFactory:
         self.created.append(name)
         return conninfo.make_conninfo(self.server_dsn, dbname=name)
 
+    def copy(self, source_dsn: str, prefix: str = "gu_copy") -> str:
+        """A new database copied from `source_dsn`'s (CREATE DATABASE ... TEMPLATE; the source must
+        have no open connection), dropped with the others."""
+        source = conninfo.conninfo_to_dict(source_dsn)["dbname"]
+        name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(self.server_dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        self.created.append(name)
+        return conninfo.make_conninfo(self.server_dsn, dbname=name)
+
     def drop_all(self) -> None:
         with psycopg.connect(self.server_dsn, autocommit=True) as conn:
             for name in self.created:

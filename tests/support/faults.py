@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -17,7 +16,6 @@ from urllib.parse import quote, quote_plus
 import psycopg
 from psycopg import conninfo
 
-from tests.support.databases import DatabaseFactory
 from tests.support.paths import REPO_ROOT
 
 DAY = "2026-06-13"
@@ -75,16 +73,6 @@ def assert_one_error_line(stderr: str) -> str:
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), stderr[-3000:]
     return lines[0]
-
-
-def clone(factory: DatabaseFactory, template_dsn: str, prefix: str = "gu_fault") -> str:
-    """A new database copied from `template_dsn` (which must have no open connection)."""
-    template = conninfo.conninfo_to_dict(template_dsn)["dbname"]
-    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(factory.server_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    factory.created.append(name)
-    return conninfo.make_conninfo(factory.server_dsn, dbname=name)
 
 
 def giddyup_argv(*args: str) -> list[str]:
