@@ -11,6 +11,7 @@ Only users logged in to Airflow get it (the API server's own session cookie or b
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -123,6 +124,10 @@ def report_file(report_id: int, kind: str) -> Path:
     path = Path(row[0]).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         raise HTTPException(404, "the report file is not in the artifacts directory")
+    # Checked here, not left to FileResponse: it sends its headers before opening the file, so an
+    # unreadable file would come out as a cut transfer instead of an error naming the file.
+    if not os.access(path, os.R_OK):
+        raise HTTPException(500, f"the drift page's user cannot read the report file {path.name}")
     return path
 
 

@@ -72,11 +72,17 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+REPORT_FILE_MODE = 0o644  # nothing secret in a drift report; it is meant to be read
+
+
 def _write_atomic(path: Path, text: str) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
+        # mkstemp makes the file 0600; the drift page is served by another user (Airflow's API server
+        # reads the shared artifacts volume), so the report is world-readable like any other file.
+        os.chmod(temporary, REPORT_FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

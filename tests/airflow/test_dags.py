@@ -167,6 +167,14 @@ def test_containers_get_the_workers_settings_but_no_secret_looking_one(airflow, 
             assert "GIDDYUP_DOCKER_URL" not in environment, task.task_id
 
 
+def test_backtest_chunks_run_one_at_a_time(airflow, monkeypatch) -> None:
+    # Replaying a day hides its results in the shared racing tables until it closes; a later chunk's
+    # retrain reads that day, so two chunks at once would see each other's half-replayed days.
+    for runner in ("docker", "local"):
+        task = load_dags(monkeypatch, runner)["giddyup_backtest"].get_task("replay_chunk")
+        assert task.max_active_tis_per_dagrun == 1, runner
+
+
 def test_local_runner_builds_local_tasks(airflow, monkeypatch) -> None:
     from giddyup_tasks import GiddyUpLocalOperator
 

@@ -29,8 +29,12 @@ print(json.dumps({
     "plugins": sorted(p.name for p in plugins),
     "plugin_errors": {k: str(v) for k, v in errors.items()},
     "apps": sorted(a["url_prefix"] for a in apps),
-    "operators": sorted({type(t).__name__ for d in bag.dags.values() for t in d.tasks}),
-    "images": sorted({t.image for d in bag.dags.values() for t in d.tasks if hasattr(t, "image")}),  # not plan_chunks
+    # operator_class: a mapped task's own class (its type is MappedOperator)
+    "operators": {f"{d.dag_id}.{t.task_id}": t.operator_class.__name__ for d in bag.dags.values() for t in d.tasks},
+    "images": sorted({
+        getattr(t, "partial_kwargs", {}).get("image") or getattr(t, "image", None) or "none"
+        for d in bag.dags.values() for t in d.tasks
+    }),
     "modeling": [m for m in ("giddyup", "polars", "lightgbm", "mlflow", "evidently") if importlib.util.find_spec(m)],
     "uid": os.getuid(),
 }))
@@ -60,7 +64,10 @@ def test_dagbag_and_plugins_load_inside_the_image() -> None:
     assert set(found["dags"]) == DAG_IDS and found["dag_errors"] == {}
     assert found["plugin_errors"] == {} and "giddyup_drift_page" in found["plugins"]
     assert "/giddyup" in found["apps"]
-    assert found["operators"] == ["GiddyUpDockerOperator"] and found["images"] == ["giddyup:0.1.0"]
+    # Every task a giddyup container, but the backtest's plan_chunks (plain date arithmetic).
+    plain = {task for task, name in found["operators"].items() if name != "GiddyUpDockerOperator"}
+    assert plain == {"giddyup_backtest.plan_chunks"}, found["operators"]
+    assert found["images"] == ["giddyup:0.1.0", "none"]
     assert found["modeling"] == []  # tasks run in the giddyup image, not here
     assert found["uid"] == 50000
 

@@ -185,6 +185,11 @@ def test_a_day_like_training_is_ok_and_stored_everywhere(world: Registry) -> Non
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "ok" and summary["mlflow_run_id"] == row["mlflow_run_id"]
     assert json.loads((folder / "report.json").read_text())["metrics"]  # Evidently's own JSON
+    # Readable by others: the drift page runs as Airflow's user, not the one that wrote the files.
+    assert {name: (folder / name).stat().st_mode & 0o777 for name in ("report.html", "report.json")} == {
+        "report.html": 0o644,
+        "report.json": 0o644,
+    }
 
     client, [run] = mlflow_runs(world, day)
     assert run.info.run_id == row["mlflow_run_id"]
