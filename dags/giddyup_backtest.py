@@ -3,9 +3,9 @@
 
 Replays days of a simulated world through the race-day jobs, as `giddyup backtest` does, split
 into chunks that run as separate tasks (dynamic task mapping): each chunk is retried and resumed
-on its own, on whichever worker is free. Params: `date_from`, `date_to` (the days to replay), `retrain_every`
-(days between retrains, 28 by default) and `chunk_days` (days per chunk, by default the retrain
-cadence, so every chunk starts with a retrain as the cadence would have it).
+on its own, on whichever worker is free. Params: `date_from`, `date_to` (the days to replay),
+`retrain_every` (days between retrains, 28 by default) and `chunk_days` (days per chunk, by default
+the retrain cadence, so every chunk starts with a retrain as the cadence would have it).
 
 1. `plan_chunks` splits `date_from`..`date_to` into chunks (plain date arithmetic, no giddyup import).
 2. `replay_chunk` (mapped) runs `giddyup backtest --from C1 --to C2 --retrain-every N` per chunk:
@@ -13,8 +13,9 @@ cadence, so every chunk starts with a retrain as the cadence would have it).
    and resumes where it stopped if retried. The chunks run one at a time: replaying a day turns it
    back into a card in the shared racing tables (its results hidden until the day closes), and a
    later chunk's retrain and features read the earlier days, so two chunks at once would see each
-   other's half-replayed days (found by the Celery scale-out test). Rows: `modeling.bets` and `paper_decisions` with
-   source `backtest`, signals of the backtest's models, `modeling.backtest_days`.
+   other's half-replayed days (found by the Celery scale-out test). Rows: `modeling.bets` and
+   `paper_decisions` with source `backtest`, signals of the backtest's models,
+   `modeling.backtest_days`.
 3. `report` runs `giddyup backtest --from D1 --to D2 --report-only`: the report of the whole window
    (backtest.json, backtest.html under backtests/D1_D2/ in the artifacts folder, and an MLflow run
    in the experiment giddyup-backtest).
